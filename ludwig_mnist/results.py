@@ -1,0 +1,137 @@
+"""Plain result objects passed between the pipeline stages.
+
+train.py and evaluate.py return these; artifacts.py and report.py consume them.
+Nothing here does I/O, so a report can be rendered from hand-made results in a
+test without training anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+SPLIT_NAMES = ("training", "validation", "test")
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """What the data stage found."""
+
+    split_counts: dict[str, int]  # {"training": n, "validation": n, "test": n}
+    class_names: tuple[str, ...]  # vocabulary order (Ludwig idx2str: by descending frequency)
+    class_frequencies: dict[str, int]  # label -> row count over all used rows
+    image_height: int
+    image_width: int
+    num_channels: int
+    dataset_name: str = ""  # file name of the CSV as the user gave it
+    archive_name: str = ""  # file name of the image archive
+    dropped_rows: int = 0  # rows dropped for an empty/NaN label (Ludwig's drop_row)
+    notes: tuple[str, ...] = ()  # human sentences: "carved 10% validation from training", "resized 3 images", ...
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """One epoch of training. metrics: {"training": {"loss": .., "accuracy": ..}, "validation": {...}}."""
+
+    epoch: int  # 1-based
+    seconds: float
+    metrics: dict[str, dict[str, float]]
+    learning_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    epochs: tuple[EpochStats, ...]
+    best_epoch: int  # 1-based epoch whose weights were kept
+    stop_reason: str  # e.g. "completed 5 epochs", "early stopping: validation accuracy did not improve for 5 epochs"
+    batch_size: int
+    train_images: int
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.epochs)
+
+    @property
+    def images_per_second(self) -> list[float]:
+        return [self.train_images / e.seconds if e.seconds > 0 else 0.0 for e in self.epochs]
+
+
+@dataclass(frozen=True)
+class SplitEvaluation:
+    """Predictions and metrics of the model on one split.
+
+    y_true: (N,) int class indices into class_names; -1 marks a label unseen at
+    training time (always counted as an error).  probabilities: (N, C) float32.
+    statistics: the Ludwig-format dict for the output feature (accuracy,
+    accuracy_micro, hits_at_k, loss, roc_auc, confusion_matrix, overall_stats,
+    per_class_stats, ...), exactly what goes into test_statistics.json.
+    """
+
+    split: str
+    class_names: tuple[str, ...]
+    y_true: np.ndarray
+    probabilities: np.ndarray
+    statistics: dict[str, Any]
+    unseen_label_count: int = 0
+
+    @property
+    def y_pred(self) -> np.ndarray:
+        return np.argmax(self.probabilities, axis=1)
+
+    @property
+    def accuracy(self) -> float:
+        """Plain accuracy (fraction of rows predicted right), Ludwig's accuracy_micro."""
+        return float(self.statistics["accuracy_micro"])
+
+    @property
+    def loss(self) -> float:
+        return float(self.statistics["loss"])
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    name: str
+    layer_type: str
+    output_shape: str  # e.g. "(None, 13, 13, 32)"
+    params: int
+
+
+@dataclass(frozen=True)
+class ImageExample:
+    """An image shown in the report. image: (H, W, C) uint8 with C in {1, 3, 4}."""
+
+    image: np.ndarray
+    true_label: str
+    source: str  # image path as written in the CSV
+    predicted_label: str | None = None
+    probability: float | None = None  # probability of predicted_label
+
+
+@dataclass(frozen=True)
+class RunEnvironment:
+    versions: dict[str, str]  # {"ludwig_mnist": .., "tensorflow": .., "keras": .., "python": .., ...}
+    device: str  # "CPU (2 threads)" or "GPU: NVIDIA A100 ..."
+    threads: int
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """Everything the report and the artifacts need about one experiment."""
+
+    resolved_config: dict[str, Any]  # every default made explicit
+    random_seed: int
+    dataset: DatasetSummary
+    training: TrainingSummary
+    evaluations: dict[str, SplitEvaluation]  # subset of SPLIT_NAMES, in that order
+    eval_split: str  # the split whose statistics go to test_statistics.json
+    model_layers: tuple[LayerRow, ...]
+    total_params: int
+    trainable_params: int
+    environment: RunEnvironment
+    timings: dict[str, float]  # phase -> seconds, in pipeline order ("extract", "decode", "train", "evaluate", ...)
+    wall_seconds: float
+    misclassified: tuple[ImageExample, ...] = ()
+    training_samples: tuple[ImageExample, ...] = ()
+    notes: tuple[str, ...] = field(default=())
