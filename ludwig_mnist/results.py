@@ -36,9 +36,10 @@ class EpochStats:
     """One epoch of training. metrics: {"training": {"loss": .., "accuracy": ..}, "validation": {...}}."""
 
     epoch: int  # 1-based
-    seconds: float
+    seconds: float  # the training pass only (what images/s is measured on)
     metrics: dict[str, dict[str, float]]
     learning_rate: float | None = None
+    eval_seconds: float = 0.0  # end-of-epoch evaluation of validation/test/training sample
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,98 @@
+"""`ludwig-mnist` console script: parse arguments, call a pipeline, map known errors to one line.
+
+Exit status: 0 success; 2 bad input the user can fix (one `error: ...` line on
+stderr); 1 an internal error (traceback), which is a bug to report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .archive import ArchiveLimits
+from .errors import UserInputError
+
+EXIT_USER_ERROR = 2
+
+
+def _flag(parser: argparse.ArgumentParser, name: str, **kwargs) -> None:
+    """Ludwig's underscore spelling, plus the hyphenated alias."""
+    names = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
+    parser.add_argument(*names, dest=name, **kwargs)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = ArchiveLimits()
+    parser = argparse.ArgumentParser(prog="ludwig-mnist", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"ludwig-mnist {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    experiment = commands.add_parser("experiment", help="train and evaluate an image classifier from a Ludwig config")
+    _flag(experiment, "config", type=Path, required=True, help="Ludwig YAML config")
+    _flag(experiment, "dataset", type=Path, required=True, help="CSV/TSV with image_path,label,split columns")
+    _flag(experiment, "raw_data", type=Path, required=True, help="zip (or tar) archive of the images")
+    _flag(experiment, "output_directory", type=Path, default=Path("results"), help="where results go (default: results)")
+    _flag(experiment, "random_seed", type=int, default=42, help="seed for splits, initialisation and shuffling (default 42)")
+    _flag(experiment, "eval_split", choices=["training", "validation", "test"], default="test",
+          help="split evaluated into test_statistics.json and predictions.csv (default test)")
+    _flag(experiment, "data_format", choices=["auto", "csv", "tsv", "tabular"], default="auto",
+          help="dataset format (default: auto, from the first line)")
+    _flag(experiment, "max_archive_bytes", type=_positive_int, default=defaults.max_total_bytes,
+          help=f"refuse archives whose uncompressed size exceeds this (default {defaults.max_total_bytes})")
+    _flag(experiment, "max_image_pixels", type=_positive_int, default=None,
+          help="refuse images with more pixels than this (decompression-bomb guard)")
+
+    builder = commands.add_parser("mnist-dataset", help="write MNIST as mnist_images.zip + mnist_dataset.csv")
+    _flag(builder, "output_directory", type=Path, required=True)
+    _flag(builder, "idx_dir", type=Path, default=None,
+          help="directory of the four MNIST IDX files (.gz or raw); without it, keras.datasets.mnist downloads them")
+    _flag(builder, "train", type=_positive_int, default=None, help="class-balanced subset of N training images")
+    _flag(builder, "test", type=_positive_int, default=None, help="class-balanced subset of N test images")
+    _flag(builder, "seed", type=int, default=0, help="seed choosing the subsets (default 0)")
+    return parser
+
+
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.command == "experiment":
+        from .experiment import run_experiment
+
+        limits = ArchiveLimits(max_total_bytes=args.max_archive_bytes)
+        run_experiment(args.config, args.dataset, args.raw_data, args.output_directory,
+                       random_seed=args.random_seed, eval_split=args.eval_split, data_format=args.data_format,
+                       limits=limits, max_image_pixels=args.max_image_pixels, command=sys.argv, log=_log)
+    elif args.command == "mnist-dataset":
+        from .mnist_dataset import build_mnist_dataset
+
+        zip_path, csv_path = build_mnist_dataset(args.output_directory, args.idx_dir, args.train, args.test,
+                                                 seed=args.seed)
+        _log(f"wrote {zip_path} and {csv_path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        run(args)
+    except UserInputError as err:
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Training stage: compile, fit with per-epoch evaluation, early stopping on the validation metric.
+
+Returns a TrainingSummary (no file I/O).  One log line per epoch, because
+Galaxy shows the job's stdout to the user while it runs and per-batch
+progress bars would make that log megabytes long.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import keras
+import numpy as np
+
+from .config import ExperimentConfig, OptimizerConfig
+from .data import Metadata, SplitData
+from .errors import UserInputError
+from .evaluate import epoch_metrics
+from .results import EpochStats, TrainingSummary
+
+CPU_AUTO_BATCH_SIZE = 128  # measured fastest on 2 CPU cores (256 was slower); see docs/benchmarks.md
+AUTO_EVAL_BATCH_SIZE = 1024  # inference has no backward pass, so larger batches amortise per-batch overhead
+TRAINING_SAMPLE_FOR_METRICS = 5000  # per-epoch training metrics are measured on a fixed sample, in inference mode
+
+
+class TrainingDiverged(UserInputError):
+    """The loss became NaN or infinite (usually a learning rate that is too high)."""
+
+
+def resolve_batch_size(value: int | str) -> int:
+    return CPU_AUTO_BATCH_SIZE if value == "auto" else int(value)
+
+
+def resolve_eval_batch_size(config: ExperimentConfig) -> int:
+    value = config.trainer.eval_batch_size
+    return AUTO_EVAL_BATCH_SIZE if value in (None, "auto") else int(value)
+
+
+def make_optimizer(optimizer: OptimizerConfig, learning_rate: float) -> keras.optimizers.Optimizer:
+    beta_1, beta_2 = optimizer.betas
+    if optimizer.type == "adam":
+        return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps,
+                                     weight_decay=optimizer.weight_decay or None)
+    if optimizer.type == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=optimizer.weight_decay or 0.01,
+                                      beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps)
+    if optimizer.type == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=optimizer.momentum, nesterov=optimizer.nesterov,
+                                    weight_decay=optimizer.weight_decay or None)
+    if optimizer.type == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate, momentum=optimizer.momentum, epsilon=optimizer.eps,
+                                        weight_decay=optimizer.weight_decay or None)
+    if optimizer.type == "adagrad":
+        return keras.optimizers.Adagrad(learning_rate, epsilon=optimizer.eps, weight_decay=optimizer.weight_decay or None)
+    if optimizer.type == "adamax":
+        return keras.optimizers.Adamax(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps)
+    return keras.optimizers.Nadam(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps)
+
+
+def class_weight_map(config: ExperimentConfig, metadata: Metadata) -> dict[int, float] | None:
+    """Ludwig's loss.class_weights (a list in vocabulary order, or {class: weight}) → Keras class_weight."""
+    weights = config.output_feature.loss.class_weights
+    if weights is None:
+        return None
+    names = metadata.class_names
+    if isinstance(weights, dict):
+        unknown = sorted(set(weights) - set(names))
+        if unknown:
+            raise UserInputError(f"config key 'output_features.0.loss.class_weights': unknown classes "
+                                 f"{', '.join(map(repr, unknown))}; classes are {', '.join(map(repr, names))}")
+        return {i: float(weights.get(name, 1.0)) for i, name in enumerate(names)}
+    if len(weights) != len(names):
+        raise UserInputError(f"config key 'output_features.0.loss.class_weights': {len(weights)} weights for "
+                             f"{len(names)} classes (in vocabulary order {', '.join(map(repr, names))})")
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """(N, H, W, C) uint8 → (N, num_classes) float32, in inference mode (no dropout)."""
+    return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def _format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+class EpochMonitor(keras.callbacks.Callback):
+    """Per epoch: evaluate, log one line, keep the best weights, stop early (Ludwig's early_stop rounds)."""
+
+    def __init__(self, eval_splits: dict[str, SplitData], top_k: int, eval_batch_size: int, epochs: int,
+                 train_images: int, validation_metric: str, patience: int, log: Callable[[str], None]):
+        super().__init__()
+        self.eval_splits, self.top_k, self.eval_batch_size = eval_splits, top_k, eval_batch_size
+        self.total_epochs, self.train_images, self.log = epochs, train_images, log
+        self.validation_metric, self.patience = validation_metric, patience
+        self.maximize = validation_metric != "loss"
+        self.history: list[EpochStats] = []
+        self.best_value: float | None = None
+        self.best_epoch = 0
+        self.best_weights = None
+        self.stop_reason = ""
+        self._epoch_start = 0.0
+        self._fit_start = 0.0
+
+    def on_train_begin(self, logs=None):
+        self._fit_start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        train_seconds = time.perf_counter() - self._epoch_start
+        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+            raise TrainingDiverged(f"training diverged in epoch {epoch + 1}: the loss is {logs.get('loss')}; "
+                                   "try a lower trainer.learning_rate")
+        eval_start = time.perf_counter()
+        metrics = {}
+        for name, split in self.eval_splits.items():
+            probabilities = predict_probabilities(self.model, split.images, self.eval_batch_size)
+            if not np.all(np.isfinite(probabilities)):
+                raise TrainingDiverged(f"training diverged in epoch {epoch + 1}: the model outputs NaN; "
+                                       "try a lower trainer.learning_rate")
+            metrics[name] = epoch_metrics(split.labels, probabilities, self.top_k)
+        eval_seconds = time.perf_counter() - eval_start
+        learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        stats = EpochStats(epoch + 1, train_seconds, metrics, learning_rate, eval_seconds)
+        self.history.append(stats)
+        improved = self._track_best(stats)
+        self._log_epoch(stats, improved)
+
+    def _track_best(self, stats: EpochStats) -> bool:
+        if "validation" not in stats.metrics:  # no validation set: the last epoch is the model
+            self.best_epoch, self.best_weights = stats.epoch, None
+            return False
+        value = stats.metrics["validation"][self.validation_metric]
+        better = self.best_value is None or (value > self.best_value if self.maximize else value < self.best_value)
+        if better:
+            self.best_value, self.best_epoch = value, stats.epoch
+            self.best_weights = self.model.get_weights()  # a host copy: later epochs don't overwrite it
+        elif self.patience >= 0 and stats.epoch - self.best_epoch >= self.patience:
+            self.stop_reason = (f"early stopping: validation {self.validation_metric} did not improve for "
+                                f"{self.patience} epoch{'s' if self.patience != 1 else ''} after epoch {self.best_epoch}")
+            self.model.stop_training = True
+        return better
+
+    def _log_epoch(self, stats: EpochStats, improved: bool) -> None:
+        parts = [f"epoch {stats.epoch}/{self.total_epochs}"]
+        for name in ("training", "validation", "test"):
+            if name in stats.metrics:
+                m = stats.metrics[name]
+                parts.append(f"{name} loss {m['loss']:.4f} acc {m['accuracy_micro']:.4f}")
+        elapsed = time.perf_counter() - self._fit_start
+        remaining = elapsed / stats.epoch * (self.total_epochs - stats.epoch)
+        speed = self.train_images / stats.seconds if stats.seconds > 0 else 0.0
+        parts.append(f"{stats.seconds:.1f}s train + {stats.eval_seconds:.1f}s eval ({speed:,.0f} img/s)")
+        parts.append(f"elapsed {_format_duration(elapsed)}, ETA {_format_duration(remaining)}")
+        self.log(" | ".join(parts) + (" *best" if improved else ""))
+
+
+def training_sample(train: SplitData, seed: int) -> SplitData:
+    """A fixed, seeded subset of the training rows for per-epoch training metrics."""
+    if len(train.labels) <= TRAINING_SAMPLE_FOR_METRICS:
+        return train
+    rows = np.sort(np.random.default_rng(seed).choice(len(train.labels), TRAINING_SAMPLE_FOR_METRICS, replace=False))
+    return SplitData(train.name, train.images[rows], train.labels[rows], tuple(train.sources[i] for i in rows))
+
+
+def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata, splits: dict[str, SplitData],
+                seed: int, log: Callable[[str], None] = print) -> TrainingSummary:
+    """Fit `model` in place; on return it holds the best epoch's weights."""
+    trainer = config.trainer
+    train = splits["training"]
+    batch_size = resolve_batch_size(trainer.batch_size)
+    model.compile(optimizer=make_optimizer(trainer.optimizer, trainer.learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    eval_splits = {"training": training_sample(train, seed)}
+    eval_splits.update({name: splits[name] for name in ("validation", "test") if name in splits})
+    patience = trainer.early_stop if "validation" in splits else -1
+    monitor = EpochMonitor(eval_splits, config.output_feature.top_k, resolve_eval_batch_size(config),
+                           trainer.epochs, len(train.labels), trainer.validation_metric, patience, log)
+    log(f"training on {len(train.labels)} images for up to {trainer.epochs} epochs, batch size {batch_size}"
+        f"{' (auto)' if trainer.batch_size == 'auto' else ''}, {trainer.optimizer.type} "
+        f"learning rate {trainer.learning_rate}")
+    model.fit(train.images, train.labels, batch_size=batch_size, epochs=trainer.epochs,
+              shuffle=trainer.should_shuffle, class_weight=class_weight_map(config, metadata),
+              callbacks=[monitor], verbose=0)
+    if monitor.best_weights is not None:
+        model.set_weights(monitor.best_weights)
+    stop_reason = monitor.stop_reason or f"completed {len(monitor.history)} epoch{'s' if len(monitor.history) != 1 else ''}"
+    if "validation" in splits:
+        stop_reason += f"; kept the weights of epoch {monitor.best_epoch} (best validation {trainer.validation_metric})"
+    else:
+        stop_reason += "; no validation set, so the last epoch's weights are kept"
+    log(stop_reason)
+    return TrainingSummary(epochs=tuple(monitor.history), best_epoch=monitor.best_epoch, stop_reason=stop_reason,
+                           batch_size=batch_size, train_images=len(train.labels))
