@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, runtime
 from .archive import ArchiveLimits
 from .errors import UserInputError
 
@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    runtime.quiet_tensorflow()
     args = build_parser().parse_args(argv)
     try:
         run(args)

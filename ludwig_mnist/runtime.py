@@ -10,6 +10,7 @@ import os
 import platform
 import sys
 from functools import lru_cache
+from pathlib import Path
 
 from . import __version__
 from .results import RunEnvironment
@@ -27,8 +28,14 @@ def granted_cpu_threads() -> int:
 
 
 def quiet_tensorflow() -> None:
-    """Keep TensorFlow's C++ INFO chatter out of the Galaxy job log (warnings still show)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    """Keep TensorFlow's C++ chatter out of the Galaxy job log; call before TensorFlow is imported.
+
+    On a machine without an NVIDIA driver, TensorFlow logs a failed cuInit at
+    ERROR level on every start, which reads like a failure to Galaxy users;
+    there, only fatal C++ messages are shown (Python errors still raise).
+    """
+    has_nvidia = any(Path("/dev").glob("nvidia[0-9]*"))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if has_nvidia else "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 

@@ -125,7 +125,7 @@ class EpochMonitor(keras.callbacks.Callback):
                                        "try a lower trainer.learning_rate")
             metrics[name] = epoch_metrics(split.labels, probabilities, self.top_k)
         eval_seconds = time.perf_counter() - eval_start
-        learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        learning_rate = float(f"{float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)):.8g}")
         stats = EpochStats(epoch + 1, train_seconds, metrics, learning_rate, eval_seconds)
         self.history.append(stats)
         improved = self._track_best(stats)
