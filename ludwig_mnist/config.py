@@ -84,13 +84,6 @@ def _choice(*options) -> Callable:
     return check
 
 
-def _no_augmentation(value, path):
-    if value not in (False, None, []):
-        raise ConfigError(f"config key '{path}': image augmentation is not available in this version; "
-                          "remove the key or set it to false")
-    return False
-
-
 def _optional(check: Callable) -> Callable:
     return lambda value, path: None if value is None else check(value, path)
 
@@ -234,6 +227,125 @@ class StackedCNNEncoder:
 
 
 @dataclass(frozen=True)
+class MLPEncoder:
+    """Dense layers over the flattened pixels (the Keras tutorials' 512-512, deeplay's 32-32 sigmoid)."""
+
+    type: str = opt("mlp", _choice("mlp"))
+    fc_layers: tuple[FCLayer, ...] | None = opt(None, _optional(_sections(FCLayer)))
+    num_fc_layers: int = opt(2, _int(1))
+    output_size: int = opt(512, _int(1))
+    activation: str | None = opt("relu", _choice(*ACTIVATIONS))
+    dropout: float = opt(0.0, _float(0.0, 0.999))
+    norm: str | None = opt(None, _choice(*NORMS))
+
+    def resolved_fc_layers(self) -> tuple[FCLayer, ...]:
+        if self.fc_layers is not None:
+            return self.fc_layers
+        return tuple(FCLayer(output_size=self.output_size, activation=self.activation, dropout=self.dropout,
+                             norm=self.norm) for _ in range(self.num_fc_layers))
+
+
+@dataclass(frozen=True)
+class LeNetEncoder:
+    """LeNet-5: conv 6@5x5 → pool → conv 16@5x5 → pool → fc 120 → fc 84 (inputs under 32x32 are padded)."""
+
+    type: str = opt("lenet", _choice("lenet"))
+    activation: str | None = opt("relu", _choice(*ACTIVATIONS))
+    pool_function: str = opt("max", _choice("max", "avg", "mean", "average"))
+    dropout: float = opt(0.0, _float(0.0, 0.999))
+
+
+@dataclass(frozen=True)
+class KerasApplicationEncoder:
+    """VGG or ResNet from keras.applications, built with weights=None (never downloaded).
+
+    pretrained_weights: a local weights file of the same network without its top
+    (e.g. vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5) for users who have one.
+    """
+
+    type: str = opt("vgg", _choice("vgg", "resnet"))
+    model_variant: int | None = opt(None, _optional(_choice(16, 19, 50, 101, 152)))
+    use_pretrained: bool = opt(False, _bool)
+    pretrained_weights: str | None = opt(None, _optional(_str))
+    trainable: bool = opt(True, _bool)
+    num_fc_layers: int = opt(0, _int(0))
+    output_size: int = opt(256, _int(1))
+    dropout: float = opt(0.0, _float(0.0, 0.999))
+
+    @property
+    def variant(self) -> int:
+        return self.model_variant or (16 if self.type == "vgg" else 50)
+
+
+ENCODER_SCHEMAS = {"stacked_cnn": StackedCNNEncoder, "mlp": MLPEncoder, "lenet": LeNetEncoder,
+                   "vgg": KerasApplicationEncoder, "resnet": KerasApplicationEncoder}
+ENCODER_SHORTHANDS = {"vgg16": ("vgg", 16), "vgg19": ("vgg", 19), "resnet50": ("resnet", 50),
+                      "resnet101": ("resnet", 101), "resnet152": ("resnet", 152)}
+VALID_VARIANTS = {"vgg": (16, 19), "resnet": (50, 101, 152)}
+
+
+def _encoder(value, path):
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        _fail(path, value, "a mapping with a 'type' key")
+    value = dict(value)
+    kind = value.get("type", "stacked_cnn")
+    if kind in ENCODER_SHORTHANDS:
+        value["type"], variant = ENCODER_SHORTHANDS[kind]
+        value.setdefault("model_variant", variant)
+        kind = value["type"]
+    _choice(*ENCODER_SCHEMAS, *ENCODER_SHORTHANDS)(kind, f"{path}.type")
+    encoder = build(ENCODER_SCHEMAS[kind], value, path)
+    if isinstance(encoder, KerasApplicationEncoder):
+        if encoder.variant not in VALID_VARIANTS[kind]:
+            raise ConfigError(f"config key '{path}.model_variant': {kind} comes in variants "
+                              f"{', '.join(map(str, VALID_VARIANTS[kind]))}, not {encoder.variant}")
+        if encoder.use_pretrained and not encoder.pretrained_weights:
+            raise ConfigError(f"config key '{path}.use_pretrained': this tool never downloads weights; give a local "
+                              f"file of {kind}{encoder.variant} weights (without top) as '{path}.pretrained_weights'")
+    return encoder
+
+
+AUGMENTATION_TYPES = ("random_horizontal_flip", "random_vertical_flip", "random_rotate", "random_blur",
+                      "random_brightness", "random_contrast")
+
+
+@dataclass(frozen=True)
+class AugmentationOp:
+    """One of Ludwig's image augmentations (applied to training batches only)."""
+
+    type: str = opt(MISSING, _choice(*AUGMENTATION_TYPES))
+    degree: float = opt(15.0, _float(0.0, 180.0))  # random_rotate: angle drawn from [-degree, degree]
+    kernel_size: int = opt(3, _int(1))  # random_blur
+    min: float = opt(0.5, _float(0.0))  # random_brightness / random_contrast factor range
+    max: float = opt(2.0, _float(0.0))
+
+
+# Ludwig's `augmentation: true`, and the MLSteam template's names for its options.
+AUGMENTATION_PRESETS = {
+    True: ("random_horizontal_flip", "random_rotate"),
+    "flip_random": ("random_horizontal_flip", "random_vertical_flip"),
+    "color_distortion": ("random_brightness", "random_contrast"),
+    "both": ("random_horizontal_flip", "random_vertical_flip", "random_brightness", "random_contrast"),
+}
+
+
+def _augmentation(value, path):
+    if value in (False, None, []):
+        return ()
+    if isinstance(value, (bool, str)):
+        if value not in AUGMENTATION_PRESETS:
+            _choice(*[k for k in AUGMENTATION_PRESETS if k is not True], "true", "false")(value, path)
+        return tuple(AugmentationOp(type=kind) for kind in AUGMENTATION_PRESETS[value])
+    ops = _sections(AugmentationOp)(value, path)
+    for index, op in enumerate(ops):
+        if op.min > op.max:
+            raise ConfigError(f"config key '{path}.{index}': min {op.min} is larger than max {op.max}")
+    return ops
+
+
+@dataclass(frozen=True)
 class ImagePreprocessing:
     height: int | None = opt(None, _optional(_int(1)))
     width: int | None = opt(None, _optional(_int(1)))
@@ -256,9 +368,9 @@ class ImageInputFeature:
     name: str = opt(MISSING, _str)
     type: str = opt("image", _choice("image"))
     column: str | None = opt(None, _optional(_str))
-    encoder: StackedCNNEncoder = opt(StackedCNNEncoder(), _section(StackedCNNEncoder))
+    encoder: Any = opt(StackedCNNEncoder(), _encoder)
     preprocessing: ImagePreprocessing = opt(ImagePreprocessing(), _section(ImagePreprocessing))
-    augmentation: bool = opt(False, _no_augmentation)
+    augmentation: tuple[AugmentationOp, ...] = opt((), _augmentation)
 
     @property
     def column_name(self) -> str:
@@ -267,7 +379,8 @@ class ImageInputFeature:
 
 @dataclass(frozen=True)
 class CategoryLoss:
-    type: str = opt("softmax_cross_entropy", _choice("softmax_cross_entropy"))
+    # mean_squared_error: sigmoid outputs fitted to one-hot targets (the deeplay comparison)
+    type: str = opt("softmax_cross_entropy", _choice("softmax_cross_entropy", "mean_squared_error"))
     class_weights: Any = opt(None, _optional(_either(_list_of(_float(0.0)), lambda v, p: {str(k): _float(0.0)(w, f"{p}.{k}") for k, w in v.items()} if isinstance(v, dict) else _fail(p, v, "a mapping"), expected="a list or a mapping of class weights")))
     weight: float = opt(1.0, _float(0.0, strict_min=True))
 
@@ -323,6 +436,21 @@ class OptimizerConfig:
 
 
 @dataclass(frozen=True)
+class LearningRateScheduler:
+    """Ludwig's learning_rate_scheduler: warmup, then decay, plus reduce-on-plateau steps."""
+
+    decay: str | None = opt(None, _choice(None, "linear", "exponential", "cosine"))
+    decay_rate: float = opt(0.96, _float(0.0, 1.0, strict_min=True))
+    decay_steps: int = opt(10000, _int(1))
+    staircase: bool = opt(False, _bool)
+    warmup_fraction: float = opt(0.0, _float(0.0, 1.0))
+    reduce_on_plateau: int = opt(0, _int(0))  # how many times the rate may be reduced
+    reduce_on_plateau_patience: int = opt(10, _int(1))
+    reduce_on_plateau_rate: float = opt(0.1, _float(0.0, 1.0, strict_min=True))
+    reduce_eval_metric: str = opt("loss", _choice("loss", "accuracy"))
+
+
+@dataclass(frozen=True)
 class TrainerConfig:
     type: str = opt("trainer", _choice("trainer"))
     epochs: int = opt(100, _int(1))
@@ -334,6 +462,9 @@ class TrainerConfig:
     validation_field: str | None = opt(None, _optional(_str))
     validation_metric: str = opt("accuracy", _choice("accuracy", "loss"))
     should_shuffle: bool = opt(True, _bool)
+    learning_rate_scheduler: LearningRateScheduler = opt(LearningRateScheduler(), _section(LearningRateScheduler))
+    regularization_type: str = opt("l2", _choice("l1", "l2", "l1_l2"))
+    regularization_lambda: float = opt(0.0, _float(0.0))
 
 
 @dataclass(frozen=True)
@@ -387,7 +518,7 @@ def _plain(value):
 CONV_ALIASES = {"num_filters": "out_channels", "filter_size": "kernel_size", "pool_size": "pool_kernel_size"}
 ENCODER_ALIASES = {**CONV_ALIASES, "fc_size": "output_size"}
 FC_ALIASES = {"fc_size": "output_size"}
-ENCODER_KEYS = {f.name for f in fields(StackedCNNEncoder)} | set(ENCODER_ALIASES)
+ENCODER_KEYS = {f.name for schema in set(ENCODER_SCHEMAS.values()) for f in fields(schema)} | set(ENCODER_ALIASES)
 
 
 def _rename(mapping: dict, aliases: dict, path: str) -> dict:
@@ -433,8 +564,6 @@ def _upgrade_feature(feature: Any, kind: str, defaults: dict, path: str) -> Any:
                     encoder[list_key] = [
                         _rename(layer, aliases, f"{path}.encoder.{list_key}.{i}") if isinstance(layer, dict) else layer
                         for i, layer in enumerate(encoder[list_key])]
-            if encoder.get("type", "stacked_cnn") != "stacked_cnn":
-                _choice("stacked_cnn")(encoder["type"], f"{path}.encoder.type")
         feature["encoder"] = encoder
     return feature
 
