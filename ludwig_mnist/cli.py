@@ -30,6 +30,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _limit_flags(parser: argparse.ArgumentParser, defaults: ArchiveLimits) -> None:
+    _flag(parser, "data_format", choices=["auto", "csv", "tsv", "tabular"], default="auto",
+          help="dataset format (default: auto, from the first line)")
+    _flag(parser, "max_archive_bytes", type=_positive_int, default=defaults.max_total_bytes,
+          help=f"refuse archives whose uncompressed size exceeds this (default {defaults.max_total_bytes})")
+    _flag(parser, "max_image_pixels", type=_positive_int, default=None,
+          help="refuse images with more pixels than this (decompression-bomb guard)")
+
+
+def _experiment_flags(parser: argparse.ArgumentParser, defaults: ArchiveLimits) -> None:
+    _flag(parser, "config", type=Path, required=True, help="Ludwig YAML config")
+    _flag(parser, "dataset", type=Path, required=True, help="CSV/TSV with image_path,label,split columns")
+    _flag(parser, "raw_data", type=Path, required=True, help="zip (or tar) archive of the images")
+    _flag(parser, "output_directory", type=Path, default=Path("results"), help="where results go (default: results)")
+    _flag(parser, "random_seed", type=int, default=42, help="seed for splits, initialisation and shuffling (default 42)")
+    _limit_flags(parser, defaults)
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = ArchiveLimits()
     parser = argparse.ArgumentParser(prog="ludwig-mnist", description=__doc__.splitlines()[0])
@@ -37,19 +55,33 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     experiment = commands.add_parser("experiment", help="train and evaluate an image classifier from a Ludwig config")
-    _flag(experiment, "config", type=Path, required=True, help="Ludwig YAML config")
-    _flag(experiment, "dataset", type=Path, required=True, help="CSV/TSV with image_path,label,split columns")
-    _flag(experiment, "raw_data", type=Path, required=True, help="zip (or tar) archive of the images")
-    _flag(experiment, "output_directory", type=Path, default=Path("results"), help="where results go (default: results)")
-    _flag(experiment, "random_seed", type=int, default=42, help="seed for splits, initialisation and shuffling (default 42)")
+    _experiment_flags(experiment, defaults)
     _flag(experiment, "eval_split", choices=["training", "validation", "test"], default="test",
           help="split evaluated into test_statistics.json and predictions.csv (default test)")
-    _flag(experiment, "data_format", choices=["auto", "csv", "tsv", "tabular"], default="auto",
-          help="dataset format (default: auto, from the first line)")
-    _flag(experiment, "max_archive_bytes", type=_positive_int, default=defaults.max_total_bytes,
-          help=f"refuse archives whose uncompressed size exceeds this (default {defaults.max_total_bytes})")
-    _flag(experiment, "max_image_pixels", type=_positive_int, default=None,
-          help="refuse images with more pixels than this (decompression-bomb guard)")
+
+    compare = commands.add_parser("compare", help="run every combination of a parameter grid and rank them")
+    _experiment_flags(compare, defaults)
+    _flag(compare, "grid", type=Path, default=None,
+          help="YAML mapping config key paths to lists of values; default: the config's hyperopt section")
+    _flag(compare, "metric", choices=["accuracy", "accuracy_micro", "loss", "hits_at_k", "roc_auc"], default=None,
+          help="statistic that picks the best (default: hyperopt.metric, else loss)")
+    _flag(compare, "metric_split", choices=["training", "validation", "test"], default=None,
+          help="split of that statistic (default: hyperopt.split, else validation)")
+    _flag(compare, "goal", choices=["minimize", "maximize"], default=None,
+          help="default: hyperopt.goal, else maximize for accuracies and minimize for loss")
+
+    predict = commands.add_parser("predict", help="predict with a model written by experiment (and evaluate, "
+                                  "if the dataset has labels)")
+    _flag(predict, "model_path", type=Path, required=True,
+          help="the experiment's experiment_run/model directory (a Galaxy ludwig_model)")
+    _flag(predict, "dataset", type=Path, required=True,
+          help="CSV/TSV with the image column; the label and split columns are optional")
+    _flag(predict, "raw_data", type=Path, default=None,
+          help="zip (or tar) archive of the images; without it, image paths are relative to the dataset's folder")
+    _flag(predict, "output_directory", type=Path, required=True, help="where results go")
+    _flag(predict, "batch_size", type=_positive_int, default=None,
+          help="images per prediction batch (default: the model's trainer.eval_batch_size; 1024 when auto)")
+    _limit_flags(predict, defaults)
 
     builder = commands.add_parser("mnist-dataset", help="write MNIST as mnist_images.zip + mnist_dataset.csv")
     _flag(builder, "output_directory", type=Path, required=True)
@@ -73,6 +105,25 @@ def run(args: argparse.Namespace) -> None:
         run_experiment(args.config, args.dataset, args.raw_data, args.output_directory,
                        random_seed=args.random_seed, eval_split=args.eval_split, data_format=args.data_format,
                        limits=limits, max_image_pixels=args.max_image_pixels, command=sys.argv, log=_log)
+    elif args.command == "compare":
+        from .compare import MAXIMIZED, Selection, run_compare
+        from .experiment import run_experiment
+
+        selection = None
+        if args.metric or args.metric_split or args.goal:
+            metric = args.metric or "loss"
+            selection = Selection(metric, args.metric_split or "validation",
+                                  args.goal or ("maximize" if metric in MAXIMIZED else "minimize"))
+        run_compare(args.config, args.grid, args.dataset, args.raw_data, args.output_directory,
+                    selection=selection, random_seed=args.random_seed, run_one=run_experiment, log=_log,
+                    data_format=args.data_format, limits=ArchiveLimits(max_total_bytes=args.max_archive_bytes),
+                    max_image_pixels=args.max_image_pixels, command=sys.argv)
+    elif args.command == "predict":
+        from .predict import run_predict
+
+        run_predict(args.model_path, args.dataset, args.raw_data, args.output_directory, batch_size=args.batch_size,
+                    data_format=args.data_format, limits=ArchiveLimits(max_total_bytes=args.max_archive_bytes),
+                    max_image_pixels=args.max_image_pixels, log=_log)
     elif args.command == "mnist-dataset":
         from .mnist_dataset import build_mnist_dataset
 

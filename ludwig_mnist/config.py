@@ -489,6 +489,8 @@ class ExperimentConfig:
     preprocessing: GlobalPreprocessing = opt(GlobalPreprocessing(), _section(GlobalPreprocessing))
     model_type: str = opt("ecd", _choice("ecd"))
     ludwig_version: str | None = opt(None, _optional(_str))
+    # Kept verbatim for `ludwig-mnist compare`; `experiment` ignores it, as Ludwig's experiment does.
+    hyperopt: dict | None = opt(None, _optional(lambda v, p: v if isinstance(v, dict) else _fail(p, v, "a mapping")))
 
     @property
     def input_feature(self) -> ImageInputFeature:

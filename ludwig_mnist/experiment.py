@@ -30,7 +30,8 @@ def misclassified_examples(split: SplitData, evaluation: SplitEvaluation, per_cl
     """The most confident mistakes, up to `per_class` for each true class."""
     predicted = evaluation.y_pred
     confidence = evaluation.probabilities[np.arange(len(predicted)), predicted]
-    wrong = np.flatnonzero(predicted != evaluation.y_true)
+    # rows with a label unseen at training (-1) have no class to file them under: the gallery skips them
+    wrong = np.flatnonzero((predicted != evaluation.y_true) & (evaluation.y_true >= 0))
     examples, taken = [], {}
     for row in wrong[np.argsort(-confidence[wrong], kind="stable")]:
         true_index = int(evaluation.y_true[row])

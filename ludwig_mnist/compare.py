@@ -1,0 +1,241 @@
+"""`compare`: run every combination of a parameter grid as a full experiment and rank them.
+
+grid.yaml maps config key paths to lists of values, e.g.
+
+    trainer.learning_rate: [0.001, 0.0003]
+    input_features.0.encoder.type: [stacked_cnn, mlp]
+
+A Ludwig ``hyperopt:`` section in the base config is accepted as the grid too
+(parameters with ``space: choice`` (categories) or ``grid_search`` (values),
+keyed by ``trainer.x`` or ``<feature name>.x``; its metric, split and goal pick
+the best).  Every combination runs with the same seed, so fixed and random
+splits are the same rows for all of them.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import yaml
+
+from .artifacts import OutputStaging
+from .config import parse_config
+from .errors import ConfigError
+from .results import ExperimentResult
+
+METRIC_KEYS = ("accuracy", "accuracy_micro", "loss", "hits_at_k", "roc_auc")
+MAXIMIZED = {"accuracy", "accuracy_micro", "hits_at_k", "roc_auc"}
+
+
+@dataclass(frozen=True)
+class Selection:
+    metric: str = "loss"  # Ludwig hyperopt's default: validation loss, minimised
+    split: str = "validation"
+    goal: str = "minimize"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    index: int
+    name: str  # "01", "02", ... (directory under runs/)
+    parameters: dict[str, Any]
+    result: ExperimentResult
+
+    def metric(self, split: str, key: str) -> float | None:
+        evaluation = self.result.evaluations.get(split)
+        return None if evaluation is None else float(evaluation.statistics[key])
+
+
+def _yaml_load(path: Path, what: str) -> Any:
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{what} {Path(path).name} is not valid YAML{where}") from None
+
+
+def _feature_path(raw: dict, path: str) -> str:
+    """Ludwig hyperopt names features by name (`image_path.encoder.type`); map to `input_features.0.encoder.type`."""
+    head, _, rest = path.partition(".")
+    for section in ("input_features", "output_features"):
+        for index, feature in enumerate(raw.get(section) or []):
+            if isinstance(feature, dict) and feature.get("name") == head and rest:
+                return f"{section}.{index}.{rest}"
+    return path
+
+
+def set_path(raw: dict, path: str, value: Any) -> dict:
+    """A copy of `raw` with the dotted `path` set to `value` (integers index lists)."""
+    raw = copy.deepcopy(raw)
+    node: Any = raw
+    parts = path.split(".")
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(f"grid key '{path}': '{where}' is not an index of a {len(node)}-item list")
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise ConfigError(f"grid key '{path}': '{where}' goes inside a value that is not a mapping or list")
+    return raw
+
+
+def grid_from_file(path: Path) -> dict[str, list]:
+    grid = _yaml_load(path, "grid")
+    if not isinstance(grid, dict) or not grid:
+        raise ConfigError(f"grid {Path(path).name} must map config key paths to lists of values, "
+                          "e.g. 'trainer.learning_rate: [0.001, 0.0003]'")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"grid {Path(path).name}: '{key}' must be a non-empty list of values")
+    return {str(k): v for k, v in grid.items()}
+
+
+def grid_from_hyperopt(hyperopt: dict) -> tuple[dict[str, list], Selection]:
+    parameters = hyperopt.get("parameters")
+    if not isinstance(parameters, dict) or not parameters:
+        raise ConfigError("config key 'hyperopt.parameters' must list the parameters to search")
+    grid = {}
+    for key, spec in parameters.items():
+        where = f"hyperopt.parameters.{key}"
+        space = spec.get("space") if isinstance(spec, dict) else None
+        if space == "choice" and isinstance(spec.get("categories"), list):
+            grid[key] = spec["categories"]
+        elif space == "grid_search" and isinstance(spec.get("values"), list):
+            grid[key] = spec["values"]
+        else:
+            raise ConfigError(f"config key '{where}': only 'space: choice' (with categories) and 'space: "
+                              "grid_search' (with values) can be enumerated; continuous spaces need a sampler, "
+                              "which this tool does not run")
+    metric = hyperopt.get("metric", "loss")
+    if metric not in METRIC_KEYS:
+        raise ConfigError(f"config key 'hyperopt.metric': {metric!r} is not one of {', '.join(METRIC_KEYS)}")
+    goal = hyperopt.get("goal", "minimize")
+    if goal not in ("minimize", "maximize"):
+        raise ConfigError(f"config key 'hyperopt.goal': {goal!r} must be minimize or maximize")
+    split = hyperopt.get("split", "validation")
+    if split not in ("training", "validation", "test"):
+        raise ConfigError(f"config key 'hyperopt.split': {split!r} must be training, validation or test")
+    return grid, Selection(metric, split, goal)
+
+
+def _switch_encoder(raw: dict, path: str) -> dict:
+    """After `...encoder.type` changed, drop the keys the new encoder does not have (the old encoder's layers)."""
+    from dataclasses import fields
+
+    from .config import ENCODER_SCHEMAS, ENCODER_SHORTHANDS, upgrade
+
+    raw = upgrade(raw)  # the un-nested old form becomes a nested encoder dict first
+    encoder: Any = raw
+    for part in path.split(".")[:-1]:
+        encoder = encoder[int(part)] if isinstance(encoder, list) else encoder[part]
+    kind = ENCODER_SHORTHANDS.get(encoder.get("type"), (encoder.get("type"),))[0]
+    if kind in ENCODER_SCHEMAS:
+        valid = {f.name for f in fields(ENCODER_SCHEMAS[kind])} | {"type"}
+        for key in [k for k in encoder if k not in valid]:
+            del encoder[key]
+    return raw
+
+
+def combinations(base: dict, grid: dict[str, list]) -> list[tuple[dict[str, Any], dict]]:
+    """Every combination as (parameter values, raw config), each validated before anything runs."""
+    keys = list(grid)
+    out = []
+    for values in itertools.product(*(grid[k] for k in keys)):
+        parameters = dict(zip(keys, values))
+        raw = base
+        for key, value in parameters.items():
+            path = _feature_path(raw, key)
+            raw = set_path(raw, path, value)
+            if path.endswith("encoder.type"):
+                raw = _switch_encoder(raw, path)
+        try:
+            parse_config(raw)
+        except ConfigError as err:
+            shown = ", ".join(f"{k}={v!r}" for k, v in parameters.items())
+            raise ConfigError(f"grid combination ({shown}): {err}") from None
+        out.append((parameters, raw))
+    return out
+
+
+def best_run(runs: Sequence[RunSummary], selection: Selection) -> RunSummary:
+    scored = [(run.metric(selection.split, selection.metric), run) for run in runs]
+    scored = [(value, run) for value, run in scored if value is not None]
+    if not scored:
+        raise ConfigError(f"no run has a {selection.split} split to rank by {selection.metric}; "
+                          "choose another --metric_split")
+    pick = max if selection.goal == "maximize" else min
+    return pick(scored, key=lambda item: item[0])[1]
+
+
+def _slug(parameters: dict[str, Any]) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", ",".join(f"{k.split('.')[-1]}={v}" for k, v in parameters.items()))[:80]
+
+
+def run_compare(config_path: Path, grid_path: Path | None, dataset_path: Path, raw_data_path: Path,
+                output_dir: Path, *, selection: Selection | None = None, random_seed: int = 42,
+                run_one: Callable[..., ExperimentResult], log: Callable[[str], None] = print,
+                **experiment_options) -> tuple[list[RunSummary], RunSummary]:
+    """Run the grid; `run_one(config_path, dataset, raw_data, out_dir, random_seed=..., **options)` runs one experiment."""
+    from .compare_report import write_compare_report
+
+    base = _yaml_load(config_path, "config")
+    if not isinstance(base, dict):
+        raise ConfigError(f"config {Path(config_path).name} must be a YAML mapping")
+    hyperopt = base.pop("hyperopt", None)
+    if grid_path is not None:
+        grid = grid_from_file(grid_path)
+        selection = selection or Selection()
+    elif hyperopt is not None:
+        grid, from_config = grid_from_hyperopt(hyperopt)
+        selection = selection or from_config
+    else:
+        raise ConfigError("nothing to compare: give --grid grid.yaml or a hyperopt: section in the config")
+    if selection.goal == "maximize" and selection.metric not in MAXIMIZED or \
+            selection.goal == "minimize" and selection.metric in MAXIMIZED:
+        log(f"note: ranking by {selection.split} {selection.metric}, goal {selection.goal}")
+    combos = combinations(base, grid)
+    log(f"comparing {len(combos)} configurations over {', '.join(grid)}; best by {selection.split} "
+        f"{selection.metric} ({selection.goal})")
+
+    staging = OutputStaging(output_dir)
+    try:
+        runs = []
+        start = time.perf_counter()
+        for index, (parameters, raw) in enumerate(combos, start=1):
+            name = f"{index:02d}"
+            shown = ", ".join(f"{k}={v!r}" for k, v in parameters.items())
+            log(f"=== configuration {index}/{len(combos)}: {shown}")
+            config_file = staging.work / f"config_{name}.yaml"
+            config_file.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+            result = run_one(config_file, dataset_path, raw_data_path, staging.staging / "runs" / name,
+                             random_seed=random_seed, log=log, **experiment_options)
+            runs.append(RunSummary(index, name, parameters, result))
+        best = best_run(runs, selection)
+        log(f"best: configuration {best.index} ({', '.join(f'{k}={v!r}' for k, v in best.parameters.items())}) "
+            f"with {selection.split} {selection.metric} {best.metric(selection.split, selection.metric):.4f}")
+        shutil.copytree(staging.staging / "runs" / best.name / "experiment_run" / "model", staging.staging / "best_model")
+        write_compare_report(runs, best, selection, list(grid), staging.staging, time.perf_counter() - start)
+        staging.publish()
+        return runs, best
+    finally:
+        staging.cleanup()
