@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     _experiment_flags(experiment, defaults)
     _flag(experiment, "eval_split", choices=["training", "validation", "test"], default="test",
           help="split evaluated into test_statistics.json and predictions.csv (default test)")
+    experiment.add_argument("--tensorboard", action="store_true",
+                            help="also write TensorBoard event logs (loss and metrics per epoch) to OUT/tensorboard/")
 
     compare = commands.add_parser("compare", help="run every combination of a parameter grid and rank them")
     _experiment_flags(compare, defaults)
@@ -104,7 +106,8 @@ def run(args: argparse.Namespace) -> None:
         limits = ArchiveLimits(max_total_bytes=args.max_archive_bytes)
         run_experiment(args.config, args.dataset, args.raw_data, args.output_directory,
                        random_seed=args.random_seed, eval_split=args.eval_split, data_format=args.data_format,
-                       limits=limits, max_image_pixels=args.max_image_pixels, command=sys.argv, log=_log)
+                       limits=limits, max_image_pixels=args.max_image_pixels, command=sys.argv, log=_log,
+                       tensorboard=args.tensorboard)
     elif args.command == "compare":
         from .compare import MAXIMIZED, Selection, run_compare
         from .experiment import run_experiment

@@ -53,7 +53,8 @@ def training_examples(split: SplitData, class_names: Sequence[str], per_class: i
 def run_experiment(config_path: Path, dataset_path: Path, raw_data_path: Path, output_dir: Path, *,
                    random_seed: int = 42, eval_split: str = "test", data_format: str = "auto",
                    limits: ArchiveLimits | None = None, max_image_pixels: int | None = None,
-                   command: Sequence[str] | None = None, log: Callable[[str], None] = print) -> ExperimentResult:
+                   command: Sequence[str] | None = None, log: Callable[[str], None] = print,
+                   tensorboard: bool = False) -> ExperimentResult:
     wall_start = time.perf_counter()
     config = load_config(config_path)  # before touching the output directory: a bad config writes nothing
     staging = OutputStaging(output_dir)
@@ -62,7 +63,7 @@ def run_experiment(config_path: Path, dataset_path: Path, raw_data_path: Path, o
         start = time.perf_counter()
         environment = runtime.configure(random_seed)
         runtime.reseed(random_seed)
-        from .model import build_model, format_summary, layer_rows  # imports TensorFlow (seconds)
+        from .model import build_model, format_summary, input_adaptation, layer_rows  # imports TensorFlow (seconds)
         from .train import predict_probabilities, resolve_eval_batch_size, train_model
         timings["startup"] = time.perf_counter() - start
         log(f"ludwig-mnist {environment.versions['ludwig_mnist']} on {environment.device}, "
@@ -81,6 +82,9 @@ def run_experiment(config_path: Path, dataset_path: Path, raw_data_path: Path, o
         start = time.perf_counter()
         image = data.metadata.image
         model = build_model(config, (image.height, image.width, image.num_channels), len(data.metadata.class_names))
+        for note in input_adaptation(config, (image.height, image.width, image.num_channels))[1]:
+            notes.append(f"model input: {note}")
+            log(f"note: {notes[-1]}")
         layers = layer_rows(model)
         trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
         total = int(model.count_params())
@@ -88,7 +92,8 @@ def run_experiment(config_path: Path, dataset_path: Path, raw_data_path: Path, o
         timings["build_model"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        training = train_model(model, config, data.metadata, data.splits, random_seed, log)
+        training = train_model(model, config, data.metadata, data.splits, random_seed, log,
+                               tensorboard_dir=staging.staging / "tensorboard" if tensorboard else None)
         timings["train"] = time.perf_counter() - start
         for epoch in training.epochs:
             timings[f"epoch {epoch.epoch}"] = epoch.seconds + epoch.eval_seconds

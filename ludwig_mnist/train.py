@@ -13,12 +13,14 @@ from typing import Callable
 
 import keras
 import numpy as np
+from keras import ops
 
 from .config import ExperimentConfig, OptimizerConfig
 from .data import Metadata, SplitData
 from .errors import UserInputError
 from .evaluate import epoch_metrics
 from .results import EpochStats, TrainingSummary
+from .schedules import LudwigLearningRate, ReduceOnPlateau, is_scheduled
 
 CPU_AUTO_BATCH_SIZE = 128  # measured fastest on 2 CPU cores (256 was slower); see docs/benchmarks.md
 AUTO_EVAL_BATCH_SIZE = 1024  # inference has no backward pass, so larger batches amortise per-batch overhead
@@ -78,8 +80,24 @@ def class_weight_map(config: ExperimentConfig, metadata: Metadata) -> dict[int, 
 
 
 def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: int) -> np.ndarray:
-    """(N, H, W, C) uint8 → (N, num_classes) float32, in inference mode (no dropout)."""
-    return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
+    """(N, H, W, C) uint8 → (N, num_classes) float32 rows summing to 1, in inference mode (no dropout)."""
+    outputs = np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
+    if getattr(model.layers[-1], "activation", None) is keras.activations.sigmoid:
+        # independent sigmoid outputs (loss mean_squared_error): normalise so statistics see a distribution
+        outputs = outputs / np.maximum(outputs.sum(axis=1, keepdims=True), 1e-12)
+    return outputs
+
+
+def make_loss(config: ExperimentConfig, num_classes: int):
+    """softmax_cross_entropy on integer labels, or (deeplay's comparison) MSE of sigmoid outputs vs one-hot."""
+    if config.output_feature.loss.type == "softmax_cross_entropy":
+        return "sparse_categorical_crossentropy"
+
+    def one_hot_mean_squared_error(y_true, y_pred):  # y_true (B,) or (B, 1) int, y_pred (B, C)
+        targets = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), num_classes)
+        return ops.mean(ops.square(targets - y_pred), axis=-1)
+
+    return one_hot_mean_squared_error
 
 
 def _format_duration(seconds: float) -> str:
@@ -127,6 +145,10 @@ class EpochMonitor(keras.callbacks.Callback):
         eval_seconds = time.perf_counter() - eval_start
         learning_rate = float(f"{float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)):.8g}")
         stats = EpochStats(epoch + 1, train_seconds, metrics, learning_rate, eval_seconds)
+        if logs is not None:  # the TensorBoard callback, after this one, logs what we measured
+            for split, prefix in (("validation", "val_"), ("test", "test_")):
+                for key, value in metrics.get(split, {}).items():
+                    logs[prefix + key] = value
         self.history.append(stats)
         improved = self._track_best(stats)
         self._log_epoch(stats, improved)
@@ -169,24 +191,40 @@ def training_sample(train: SplitData, seed: int) -> SplitData:
 
 
 def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata, splits: dict[str, SplitData],
-                seed: int, log: Callable[[str], None] = print) -> TrainingSummary:
+                seed: int, log: Callable[[str], None] = print, tensorboard_dir=None) -> TrainingSummary:
     """Fit `model` in place; on return it holds the best epoch's weights."""
     trainer = config.trainer
     train = splits["training"]
     batch_size = resolve_batch_size(trainer.batch_size)
-    model.compile(optimizer=make_optimizer(trainer.optimizer, trainer.learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    learning_rate = trainer.learning_rate
+    schedule = None
+    if is_scheduled(trainer.learning_rate_scheduler):
+        steps = math.ceil(len(train.labels) / batch_size) * trainer.epochs
+        schedule = learning_rate = LudwigLearningRate(trainer.learning_rate, trainer.learning_rate_scheduler, steps)
+    model.compile(optimizer=make_optimizer(trainer.optimizer, learning_rate),
+                  loss=make_loss(config, len(metadata.class_names)),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     eval_splits = {"training": training_sample(train, seed)}
     eval_splits.update({name: splits[name] for name in ("validation", "test") if name in splits})
     patience = trainer.early_stop if "validation" in splits else -1
     monitor = EpochMonitor(eval_splits, config.output_feature.top_k, resolve_eval_batch_size(config),
                            trainer.epochs, len(train.labels), trainer.validation_metric, patience, log)
+    callbacks: list[keras.callbacks.Callback] = [monitor]
+    if schedule is not None and trainer.learning_rate_scheduler.reduce_on_plateau > 0:
+        plateau = trainer.learning_rate_scheduler
+        split = "validation" if "validation" in splits else "training"
+        callbacks.append(ReduceOnPlateau(
+            schedule, lambda: monitor.history[-1].metrics[split][plateau.reduce_eval_metric] if monitor.history else None,
+            maximize=plateau.reduce_eval_metric != "loss", log=log))
+    if tensorboard_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir), write_graph=False,
+                                                     update_freq="epoch"))
     log(f"training on {len(train.labels)} images for up to {trainer.epochs} epochs, batch size {batch_size}"
         f"{' (auto)' if trainer.batch_size == 'auto' else ''}, {trainer.optimizer.type} "
         f"learning rate {trainer.learning_rate}")
     model.fit(train.images, train.labels, batch_size=batch_size, epochs=trainer.epochs,
               shuffle=trainer.should_shuffle, class_weight=class_weight_map(config, metadata),
-              callbacks=[monitor], verbose=0)
+              callbacks=callbacks, verbose=0)
     if monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
     stop_reason = monitor.stop_reason or f"completed {len(monitor.history)} epoch{'s' if len(monitor.history) != 1 else ''}"

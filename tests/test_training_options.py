@@ -1,0 +1,78 @@
+"""Training options end to end on tiny data: other networks, MSE/sigmoid output, augmentation,
+learning-rate schedules, regularization, class weights and TensorBoard logs."""
+
+import json
+
+import pytest
+import yaml
+
+from ludwig_mnist.cli import main
+from synthetic import TINY_CONFIG, make_dataset, write_config
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("data"), train_per_class=12, test_per_class=4, size=12)
+
+
+def run_with(tmp_path, data, edit, *flags):
+    raw = yaml.safe_load(TINY_CONFIG)
+    edit(raw)
+    config = write_config(tmp_path, yaml.safe_dump(raw))
+    out = tmp_path / "out"
+    code = main(["experiment", "--config", str(config), "--dataset", str(data[0]), "--raw_data", str(data[1]),
+                 "--output_directory", str(out), *flags])
+    return code, out
+
+
+def encoder(spec):
+    def edit(raw):
+        raw["input_features"][0]["encoder"] = spec
+    return edit
+
+
+@pytest.mark.parametrize("spec", [{"type": "mlp", "num_fc_layers": 1, "output_size": 16},
+                                  {"type": "lenet"}])
+def test_other_networks_train(tmp_path, data, spec):
+    code, out = run_with(tmp_path, data, encoder(spec))
+    assert code == 0
+    hyper = json.loads((out / "experiment_run/model/model_hyperparameters.json").read_text())
+    assert hyper["input_features"][0]["encoder"]["type"] == spec["type"]
+    if spec["type"] == "lenet":
+        description = json.loads((out / "experiment_run/description.json").read_text())
+        assert any("zero-padded the 12x12 images to 32x32" in n for n in description["data"]["notes"])
+        assert "zero-padded" in (out / "ludwig_experiment_report.html").read_text()
+
+
+def test_mse_with_sigmoid_outputs_gives_probabilities(tmp_path, data):
+    def edit(raw):
+        raw["output_features"][0]["loss"] = {"type": "mean_squared_error"}
+    code, out = run_with(tmp_path, data, edit)
+    assert code == 0
+    import pandas as pd
+    predictions = pd.read_csv(out / "experiment_run/predictions.csv")
+    columns = [c for c in predictions.columns if c.startswith("label_probabilities_")]
+    assert (predictions[columns].sum(axis=1) - 1).abs().max() < 1e-4
+
+
+def test_schedule_regularization_augmentation_class_weights_and_tensorboard(tmp_path, data):
+    def edit(raw):
+        raw["trainer"].update({"epochs": 3, "learning_rate_scheduler": {"decay": "cosine", "warmup_fraction": 0.2},
+                               "regularization_lambda": 0.001, "regularization_type": "l2"})
+        raw["input_features"][0]["augmentation"] = [{"type": "random_rotate", "degree": 10},
+                                                    {"type": "random_contrast"}]
+        raw["output_features"][0]["loss"] = {"class_weights": {"cat": 2.0}}
+    code, out = run_with(tmp_path, data, edit, "--tensorboard")
+    assert code == 0
+    progress = json.loads((out / "experiment_run/model/training_progress.json").read_text())
+    rates = progress["learning_rate"]
+    assert len(rates) == 3 and rates[-1] < rates[0]  # cosine decay after warmup
+    events = list((out / "tensorboard").rglob("events.out.tfevents.*"))
+    assert {p.parent.name for p in events} >= {"train", "validation"}
+
+
+def test_unknown_class_weight_is_named(tmp_path, data):
+    def edit(raw):
+        raw["output_features"][0]["loss"] = {"class_weights": {"horse": 2.0}}
+    code, out = run_with(tmp_path, data, edit)
+    assert code == 2 and not (out / "experiment_run").exists()
