@@ -41,8 +41,13 @@ def _limit_flags(parser: argparse.ArgumentParser, defaults: ArchiveLimits) -> No
 
 def _experiment_flags(parser: argparse.ArgumentParser, defaults: ArchiveLimits) -> None:
     _flag(parser, "config", type=Path, required=True, help="Ludwig YAML config")
-    _flag(parser, "dataset", type=Path, required=True, help="CSV/TSV with image_path,label,split columns")
-    _flag(parser, "raw_data", type=Path, required=True, help="zip (or tar) archive of the images")
+    _flag(parser, "dataset", type=Path, default=None,
+          help="CSV/TSV with image_path,label,split columns; omit it for a folder-format archive "
+               "(train/<class>/…, test/<class>/…, optionally val/<class>/…)")
+    _flag(parser, "raw_data", type=Path, required=True, help="zip or tar(.gz) archive of the images")
+    _flag(parser, "labels_from", choices=["folder", "filename"], default="folder",
+          help="without --dataset: class from the folder name (default) or from the file name before its first "
+               "underscore (train/7_000123.png)")
     _flag(parser, "output_directory", type=Path, default=Path("results"), help="where results go (default: results)")
     _flag(parser, "random_seed", type=int, default=42, help="seed for splits, initialisation and shuffling (default 42)")
     _limit_flags(parser, defaults)
@@ -107,7 +112,7 @@ def run(args: argparse.Namespace) -> None:
         run_experiment(args.config, args.dataset, args.raw_data, args.output_directory,
                        random_seed=args.random_seed, eval_split=args.eval_split, data_format=args.data_format,
                        limits=limits, max_image_pixels=args.max_image_pixels, command=sys.argv, log=_log,
-                       tensorboard=args.tensorboard)
+                       tensorboard=args.tensorboard, labels_from=args.labels_from)
     elif args.command == "compare":
         from .compare import MAXIMIZED, Selection, run_compare
         from .experiment import run_experiment
@@ -120,7 +125,7 @@ def run(args: argparse.Namespace) -> None:
         run_compare(args.config, args.grid, args.dataset, args.raw_data, args.output_directory,
                     selection=selection, random_seed=args.random_seed, run_one=run_experiment, log=_log,
                     data_format=args.data_format, limits=ArchiveLimits(max_total_bytes=args.max_archive_bytes),
-                    max_image_pixels=args.max_image_pixels, command=sys.argv)
+                    max_image_pixels=args.max_image_pixels, command=sys.argv, labels_from=args.labels_from)
     elif args.command == "predict":
         from .predict import run_predict
 

@@ -23,6 +23,7 @@ from . import __version__
 from .archive import ArchiveLimits, extract_archive, locate_images
 from .config import ExperimentConfig
 from .errors import DataError
+from .folders import folder_table
 from .images import ImageSpec, decode_images, infer_image_spec
 from .results import SPLIT_NAMES, DatasetSummary
 
@@ -184,11 +185,13 @@ def carve_validation(codes: np.ndarray, labels: np.ndarray, rng: np.random.Gener
 
 
 def assign_splits(config: ExperimentConfig, table: pd.DataFrame, label_index: np.ndarray, seed: int,
-                  dataset_name: str) -> tuple[np.ndarray, list[str]]:
+                  dataset_name: str, folder_splits: bool = False) -> tuple[np.ndarray, list[str]]:
     split = config.preprocessing.split
     rng = np.random.default_rng(seed)
     notes = []
-    if split.type == "fixed":
+    if folder_splits:  # train/val/test folders of a folder-format archive are explicit: they win
+        codes = table["split"].to_numpy().astype(np.int64)
+    elif split.type == "fixed":
         column = split.column or "split"
         require_column(table, column, "the split column", dataset_name)
         codes = fixed_split(table, column, dataset_name)
@@ -213,21 +216,40 @@ def assign_splits(config: ExperimentConfig, table: pd.DataFrame, label_index: np
 # ---------------------------------------------------------------- the whole stage
 
 
-def prepare_data(config: ExperimentConfig, dataset_path: Path, archive_path: Path, work_dir: Path, *,
+def _extract(archive_path: Path, work_dir: Path, limits: ArchiveLimits | None, log: Callable[[str], None]):
+    start = time.perf_counter()
+    extracted = extract_archive(Path(archive_path), Path(work_dir) / "raw_data",
+                                limits if limits is not None else ArchiveLimits())
+    seconds = time.perf_counter() - start
+    log(f"extracted {extracted.file_count} files ({extracted.total_bytes / 1e6:.1f} MB) in {seconds:.1f} s")
+    return extracted, seconds
+
+
+def prepare_data(config: ExperimentConfig, dataset_path: Path | None, archive_path: Path, work_dir: Path, *,
                  seed: int, data_format: str = "auto", limits: ArchiveLimits | None = None,
-                 max_image_pixels: int | None = None, num_workers: int = 1,
+                 max_image_pixels: int | None = None, num_workers: int = 1, labels_from: str = "folder",
                  log: Callable[[str], None] = print) -> PreparedData:
+    """dataset_path None: a folder-format archive (train/<class>/…), see folders.py."""
     feature_in, feature_out = config.input_feature, config.output_feature
     image_column, label_column = feature_in.column_name, feature_out.column_name
-    dataset_name = Path(dataset_path).name
+    dataset_name = Path(dataset_path).name if dataset_path is not None else Path(archive_path).name
     timings: dict[str, float] = {}
+    notes = []
+    extracted, folder_splits = None, False
 
     start = time.perf_counter()
-    table = read_table(dataset_path, data_format)
+    if dataset_path is None:
+        extracted, timings["extract"] = _extract(archive_path, work_dir, limits, log)
+        notes += list(extracted.notes)
+        table, folder_splits, folder_notes = folder_table(extracted.root, image_column, label_column, labels_from,
+                                                          dataset_name)
+        notes += folder_notes
+        start = time.perf_counter()
+    else:
+        table = read_table(dataset_path, data_format)
     require_column(table, image_column, "the image input feature", dataset_name)
     require_column(table, label_column, "the output feature", dataset_name)
     table, dropped = drop_missing(table, [image_column, label_column])
-    notes = []
     if dropped:
         notes.append(f"dropped {dropped} row{'s' if dropped != 1 else ''} with an empty {label_column} "
                      f"or {image_column} value (Ludwig's drop_row)")
@@ -243,19 +265,15 @@ def prepare_data(config: ExperimentConfig, dataset_path: Path, archive_path: Pat
                         f"({class_names[0]!r}); a classifier needs at least two")
     str2idx = {name: i for i, name in enumerate(class_names)}
     label_index = labels.map(str2idx).to_numpy().astype(np.int32)
-    codes, split_notes = assign_splits(config, table, label_index, seed, dataset_name)
+    codes, split_notes = assign_splits(config, table, label_index, seed, dataset_name, folder_splits)
     notes += split_notes
     timings["read_dataset"] = time.perf_counter() - start
 
-    start = time.perf_counter()
-    extracted = extract_archive(Path(archive_path), Path(work_dir) / "raw_data",
-                                limits if limits is not None else ArchiveLimits())
-    notes += list(extracted.notes)
+    if extracted is None:
+        extracted, timings["extract"] = _extract(archive_path, work_dir, limits, log)
+        notes += list(extracted.notes)
     sources = tuple(table[image_column].str.strip())
     paths = locate_images(extracted, sources)
-    timings["extract"] = time.perf_counter() - start
-    log(f"extracted {extracted.file_count} files ({extracted.total_bytes / 1e6:.1f} MB) "
-        f"in {timings['extract']:.1f} s")
 
     start = time.perf_counter()
     pre = feature_in.preprocessing

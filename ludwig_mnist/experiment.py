@@ -50,11 +50,12 @@ def training_examples(split: SplitData, class_names: Sequence[str], per_class: i
     return tuple(examples)
 
 
-def run_experiment(config_path: Path, dataset_path: Path, raw_data_path: Path, output_dir: Path, *,
+def run_experiment(config_path: Path, dataset_path: Path | None, raw_data_path: Path, output_dir: Path, *,
                    random_seed: int = 42, eval_split: str = "test", data_format: str = "auto",
                    limits: ArchiveLimits | None = None, max_image_pixels: int | None = None,
                    command: Sequence[str] | None = None, log: Callable[[str], None] = print,
-                   tensorboard: bool = False) -> ExperimentResult:
+                   tensorboard: bool = False, labels_from: str = "folder") -> ExperimentResult:
+    """dataset_path None reads a folder-format archive (train/<class>/…); labels_from picks folder or file names."""
     wall_start = time.perf_counter()
     config = load_config(config_path)  # before touching the output directory: a bad config writes nothing
     staging = OutputStaging(output_dir)
@@ -71,6 +72,7 @@ def run_experiment(config_path: Path, dataset_path: Path, raw_data_path: Path, o
 
         data: PreparedData = prepare_data(
             config, dataset_path, raw_data_path, staging.work, seed=random_seed, data_format=data_format,
+            labels_from=labels_from,
             limits=limits, max_image_pixels=max_image_pixels, num_workers=environment.threads, log=log)
         timings.update(data.timings)
         notes = list(data.summary.notes)
@@ -143,7 +145,9 @@ def run_experiment(config_path: Path, dataset_path: Path, raw_data_path: Path, o
         write_experiment_report(result, staging.staging)
         timings["report"] = time.perf_counter() - start
         write_json(run_dir / "description.json",
-                   description_json(result, command or sys.argv, Path(dataset_path).name, Path(raw_data_path).name)
+                   description_json(result, command or sys.argv,
+                                    Path(dataset_path).name if dataset_path else "(folders of the archive)",
+                                    Path(raw_data_path).name)
                    | {"timings_seconds": {k: round(v, 3) for k, v in timings.items()}})
         staging.publish()
         log(f"done in {time.perf_counter() - wall_start:.1f} s; results in {Path(output_dir)}")
