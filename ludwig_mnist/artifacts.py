@@ -73,12 +73,14 @@ def training_progress_json(result: ExperimentResult) -> dict[str, Any]:
     training = result.training
     per_split = {name: [epoch.metrics.get(name) for epoch in training.epochs]
                  for name in ("training", "validation", "test")}
+    metric = result.resolved_config["trainer"]["validation_metric"]
+    best = next((e for e in training.epochs if e.epoch == training.best_epoch), None)
     return {
-        "epoch": training.epochs_run,
+        "epoch": training.epochs[-1].epoch,  # the last epoch's number (a resumed run starts after 1)
+        "epochs_in_this_run": training.epochs_run,
         "best_eval_metric_epoch": training.best_epoch,
-        "validation_metric": result.resolved_config["trainer"]["validation_metric"],
-        "best_eval_metric_value": (per_split["validation"][training.best_epoch - 1] or {}).get(
-            result.resolved_config["trainer"]["validation_metric"]) if training.best_epoch else None,
+        "validation_metric": metric,
+        "best_eval_metric_value": best.metrics.get("validation", {}).get(metric) if best else None,
         "stop_reason": training.stop_reason,
         "batch_size": training.batch_size,
         "learning_rate": [epoch.learning_rate for epoch in training.epochs],

@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     _experiment_flags(experiment, defaults)
     _flag(experiment, "eval_split", choices=["training", "validation", "test"], default="test",
           help="split evaluated into test_statistics.json and predictions.csv (default test)")
+    start = experiment.add_mutually_exclusive_group()
+    for name, text in (("model_load_path", "start from the weights of this saved model (fine-tuning)"),
+                       ("model_resume_path", "continue this saved model's training up to trainer.epochs")):
+        start.add_argument(f"--{name}", f"--{name.replace('_', '-')}", dest=name, type=Path, default=None,
+                           help=text + "; the config must describe the same network")
     experiment.add_argument("--tensorboard", action="store_true",
                             help="also write TensorBoard event logs (loss and metrics per epoch) to OUT/tensorboard/")
 
@@ -112,7 +117,8 @@ def run(args: argparse.Namespace) -> None:
         run_experiment(args.config, args.dataset, args.raw_data, args.output_directory,
                        random_seed=args.random_seed, eval_split=args.eval_split, data_format=args.data_format,
                        limits=limits, max_image_pixels=args.max_image_pixels, command=sys.argv, log=_log,
-                       tensorboard=args.tensorboard, labels_from=args.labels_from)
+                       tensorboard=args.tensorboard, labels_from=args.labels_from,
+                       model_load_path=args.model_load_path, model_resume_path=args.model_resume_path)
     elif args.command == "compare":
         from .compare import MAXIMIZED, Selection, run_compare
         from .experiment import run_experiment

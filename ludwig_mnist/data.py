@@ -228,8 +228,12 @@ def _extract(archive_path: Path, work_dir: Path, limits: ArchiveLimits | None, l
 def prepare_data(config: ExperimentConfig, dataset_path: Path | None, archive_path: Path, work_dir: Path, *,
                  seed: int, data_format: str = "auto", limits: ArchiveLimits | None = None,
                  max_image_pixels: int | None = None, num_workers: int = 1, labels_from: str = "folder",
-                 log: Callable[[str], None] = print) -> PreparedData:
-    """dataset_path None: a folder-format archive (train/<class>/…), see folders.py."""
+                 like: Metadata | None = None, log: Callable[[str], None] = print) -> PreparedData:
+    """dataset_path None: a folder-format archive (train/<class>/…), see folders.py.
+
+    like: a saved model's metadata (fine-tuning, resuming): its class order and image size are kept, so the
+    loaded weights mean the same classes and see the same input shape.
+    """
     feature_in, feature_out = config.input_feature, config.output_feature
     image_column, label_column = feature_in.column_name, feature_out.column_name
     dataset_name = Path(dataset_path).name if dataset_path is not None else Path(archive_path).name
@@ -260,6 +264,13 @@ def prepare_data(config: ExperimentConfig, dataset_path: Path | None, archive_pa
         notes.append(f"sample_ratio {config.preprocessing.sample_ratio}: using {len(table)} rows")
     labels = table[label_column].str.strip()
     class_names, frequencies = build_vocabulary(labels)
+    if like is not None:
+        unknown = sorted(set(class_names) - set(like.class_names))
+        if unknown:
+            raise DataError(f"dataset {dataset_name}: classes {', '.join(map(repr, unknown[:5]))} are not among the "
+                            f"loaded model's {len(like.class_names)} classes; train a new model for new classes")
+        class_names = like.class_names
+        frequencies = {name: frequencies.get(name, 0) for name in class_names}
     if len(class_names) < 2:
         raise DataError(f"dataset {dataset_name}: column '{label_column}' has a single class "
                         f"({class_names[0]!r}); a classifier needs at least two")
@@ -279,8 +290,10 @@ def prepare_data(config: ExperimentConfig, dataset_path: Path | None, archive_pa
     pre = feature_in.preprocessing
     pixel_limit = {} if max_image_pixels is None else {"max_image_pixels": max_image_pixels}
     train_rows = np.flatnonzero(codes == 0)
+    fixed = like.image if like is not None else None
     spec, spec_notes = infer_image_spec(
-        [paths[i] for i in train_rows], height=pre.height, width=pre.width, num_channels=pre.num_channels,
+        [paths[i] for i in train_rows], height=fixed.height if fixed else pre.height,
+        width=fixed.width if fixed else pre.width, num_channels=fixed.num_channels if fixed else pre.num_channels,
         sample_size=pre.infer_image_sample_size, max_height=pre.infer_image_max_height,
         max_width=pre.infer_image_max_width, **pixel_limit)
     notes += list(spec_notes)

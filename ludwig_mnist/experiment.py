@@ -50,12 +50,48 @@ def training_examples(split: SplitData, class_names: Sequence[str], per_class: i
     return tuple(examples)
 
 
+def start_weights(model, saved_model, model_dir: Path, epochs: int, *, resume: bool, notes: list[str],
+                  log: Callable[[str], None]) -> int:
+    """Copy a saved model's weights into `model`; returns the epoch to start from (0 unless resuming)."""
+    import json
+
+    from .errors import ConfigError, ModelError
+
+    try:
+        model.set_weights(saved_model.get_weights())
+    except ValueError as err:
+        raise ModelError(f"the config describes another network than the model in {model_dir.name} "
+                         f"({str(err).splitlines()[0]}); start from that model's model_hyperparameters.json and "
+                         "change only trainer settings") from None
+    initial_epoch = 0
+    if resume:
+        progress_file = model_dir / "training_progress.json"
+        if not progress_file.is_file():
+            raise ModelError(f"model {model_dir.name} has no training_progress.json to resume from; "
+                             "use --model_load_path to fine-tune it instead")
+        initial_epoch = int(json.loads(progress_file.read_text(encoding="utf-8"))["epoch"])
+        if initial_epoch >= epochs:
+            raise ConfigError(f"config key 'trainer.epochs': the model in {model_dir.name} already ran "
+                              f"{initial_epoch} epochs; set trainer.epochs above {initial_epoch} to resume")
+        notes.append(f"resumed the model in {model_dir.name} after its epoch {initial_epoch}: epochs "
+                     f"{initial_epoch + 1}-{epochs} run now; the optimizer state starts afresh")
+    else:
+        notes.append(f"fine-tuned from the weights of the model in {model_dir.name}")
+    log(f"note: {notes[-1]}")
+    return initial_epoch
+
+
 def run_experiment(config_path: Path, dataset_path: Path | None, raw_data_path: Path, output_dir: Path, *,
                    random_seed: int = 42, eval_split: str = "test", data_format: str = "auto",
                    limits: ArchiveLimits | None = None, max_image_pixels: int | None = None,
                    command: Sequence[str] | None = None, log: Callable[[str], None] = print,
-                   tensorboard: bool = False, labels_from: str = "folder") -> ExperimentResult:
-    """dataset_path None reads a folder-format archive (train/<class>/…); labels_from picks folder or file names."""
+                   tensorboard: bool = False, labels_from: str = "folder", model_load_path: Path | None = None,
+                   model_resume_path: Path | None = None) -> ExperimentResult:
+    """dataset_path None reads a folder-format archive (train/<class>/…); labels_from picks folder or file names.
+
+    model_load_path: start from a saved model's weights (fine-tuning); model_resume_path: also continue its
+    epoch count up to trainer.epochs.  The config must describe the same network.
+    """
     wall_start = time.perf_counter()
     config = load_config(config_path)  # before touching the output directory: a bad config writes nothing
     staging = OutputStaging(output_dir)
@@ -70,9 +106,15 @@ def run_experiment(config_path: Path, dataset_path: Path | None, raw_data_path: 
         log(f"ludwig-mnist {environment.versions['ludwig_mnist']} on {environment.device}, "
             f"TensorFlow {environment.versions['tensorflow']}, seed {random_seed}")
 
+        start_from = model_resume_path or model_load_path
+        saved_model, saved_metadata = None, None
+        if start_from is not None:
+            from .artifacts import load_model_dir
+            _, saved_metadata, saved_model = load_model_dir(Path(start_from))
+
         data: PreparedData = prepare_data(
             config, dataset_path, raw_data_path, staging.work, seed=random_seed, data_format=data_format,
-            labels_from=labels_from,
+            labels_from=labels_from, like=saved_metadata,
             limits=limits, max_image_pixels=max_image_pixels, num_workers=environment.threads, log=log)
         timings.update(data.timings)
         notes = list(data.summary.notes)
@@ -87,6 +129,10 @@ def run_experiment(config_path: Path, dataset_path: Path | None, raw_data_path: 
         for note in input_adaptation(config, (image.height, image.width, image.num_channels))[1]:
             notes.append(f"model input: {note}")
             log(f"note: {notes[-1]}")
+        initial_epoch = 0
+        if saved_model is not None:
+            initial_epoch = start_weights(model, saved_model, Path(start_from), config.trainer.epochs,
+                                          resume=model_resume_path is not None, notes=notes, log=log)
         layers = layer_rows(model)
         trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
         total = int(model.count_params())
@@ -95,7 +141,8 @@ def run_experiment(config_path: Path, dataset_path: Path | None, raw_data_path: 
 
         start = time.perf_counter()
         training = train_model(model, config, data.metadata, data.splits, random_seed, log,
-                               tensorboard_dir=staging.staging / "tensorboard" if tensorboard else None)
+                               tensorboard_dir=staging.staging / "tensorboard" if tensorboard else None,
+                               initial_epoch=initial_epoch)
         timings["train"] = time.perf_counter() - start
         for epoch in training.epochs:
             timings[f"epoch {epoch.epoch}"] = epoch.seconds + epoch.eval_seconds

@@ -175,7 +175,7 @@ class EpochMonitor(keras.callbacks.Callback):
                 m = stats.metrics[name]
                 parts.append(f"{name} loss {m['loss']:.4f} acc {m['accuracy_micro']:.4f}")
         elapsed = time.perf_counter() - self._fit_start
-        remaining = elapsed / stats.epoch * (self.total_epochs - stats.epoch)
+        remaining = elapsed / len(self.history) * (self.total_epochs - stats.epoch)
         speed = self.train_images / stats.seconds if stats.seconds > 0 else 0.0
         parts.append(f"{stats.seconds:.1f}s train + {stats.eval_seconds:.1f}s eval ({speed:,.0f} img/s)")
         parts.append(f"elapsed {_format_duration(elapsed)}, ETA {_format_duration(remaining)}")
@@ -191,8 +191,12 @@ def training_sample(train: SplitData, seed: int) -> SplitData:
 
 
 def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata, splits: dict[str, SplitData],
-                seed: int, log: Callable[[str], None] = print, tensorboard_dir=None) -> TrainingSummary:
-    """Fit `model` in place; on return it holds the best epoch's weights."""
+                seed: int, log: Callable[[str], None] = print, tensorboard_dir=None,
+                initial_epoch: int = 0) -> TrainingSummary:
+    """Fit `model` in place; on return it holds the best epoch's weights.
+
+    initial_epoch > 0 resumes: epochs initial_epoch+1 .. trainer.epochs are run.
+    """
     trainer = config.trainer
     train = splits["training"]
     batch_size = resolve_batch_size(trainer.batch_size)
@@ -222,7 +226,7 @@ def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata
     log(f"training on {len(train.labels)} images for up to {trainer.epochs} epochs, batch size {batch_size}"
         f"{' (auto)' if trainer.batch_size == 'auto' else ''}, {trainer.optimizer.type} "
         f"learning rate {trainer.learning_rate}")
-    model.fit(train.images, train.labels, batch_size=batch_size, epochs=trainer.epochs,
+    model.fit(train.images, train.labels, batch_size=batch_size, epochs=trainer.epochs, initial_epoch=initial_epoch,
               shuffle=trainer.should_shuffle, class_weight=class_weight_map(config, metadata),
               callbacks=callbacks, verbose=0)
     if monitor.best_weights is not None:

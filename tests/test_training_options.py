@@ -18,6 +18,7 @@ def data(tmp_path_factory):
 def run_with(tmp_path, data, edit, *flags):
     raw = yaml.safe_load(TINY_CONFIG)
     edit(raw)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     config = write_config(tmp_path, yaml.safe_dump(raw))
     out = tmp_path / "out"
     code = main(["experiment", "--config", str(config), "--dataset", str(data[0]), "--raw_data", str(data[1]),
@@ -76,3 +77,25 @@ def test_unknown_class_weight_is_named(tmp_path, data):
         raw["output_features"][0]["loss"] = {"class_weights": {"horse": 2.0}}
     code, out = run_with(tmp_path, data, edit)
     assert code == 2 and not (out / "experiment_run").exists()
+
+
+def test_fine_tune_and_resume_from_a_saved_model(tmp_path, data):
+    first_code, first = run_with(tmp_path / "a", data, lambda raw: None)
+    assert first_code == 0
+    model_dir = first / "experiment_run/model"
+
+    def more_epochs(raw):
+        raw["trainer"]["epochs"] = 4
+    code, resumed = run_with(tmp_path / "b", data, more_epochs, "--model_resume_path", str(model_dir))
+    assert code == 0
+    progress = json.loads((resumed / "experiment_run/model/training_progress.json").read_text())
+    assert progress["epoch"] == 4 and progress["epochs_in_this_run"] == 2  # epochs 3 and 4 ran
+    code, tuned = run_with(tmp_path / "c", data, lambda raw: None, "--model_load_path", str(model_dir))
+    assert code == 0
+    description = json.loads((tuned / "experiment_run/description.json").read_text())
+    assert any("fine-tuned from the weights" in note for note in description["data"]["notes"])
+
+    code, _ = run_with(tmp_path / "d", data, encoder({"type": "mlp"}), "--model_load_path", str(model_dir))
+    assert code == 2  # another network: refused
+    code, _ = run_with(tmp_path / "e", data, lambda raw: None, "--model_resume_path", str(model_dir))
+    assert code == 2  # already ran 2 of 2 epochs
