@@ -35,6 +35,10 @@ def _limit_flags(parser: argparse.ArgumentParser, defaults: ArchiveLimits) -> No
           help="dataset format (default: auto, from the first line)")
     _flag(parser, "max_archive_bytes", type=_positive_int, default=defaults.max_total_bytes,
           help=f"refuse archives whose uncompressed size exceeds this (default {defaults.max_total_bytes})")
+    _flag(parser, "max_archive_members", type=_positive_int, default=defaults.max_members,
+          help=f"refuse archives with more entries than this (default {defaults.max_members})")
+    _flag(parser, "max_archive_ratio", type=float, default=defaults.max_ratio,
+          help=f"refuse archives that expand more than this many times (zip-bomb guard, default {defaults.max_ratio:g})")
     _flag(parser, "max_image_pixels", type=_positive_int, default=None,
           help="refuse images with more pixels than this (decompression-bomb guard)")
 
@@ -68,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                        ("model_resume_path", "continue this saved model's training up to trainer.epochs")):
         start.add_argument(f"--{name}", f"--{name.replace('_', '-')}", dest=name, type=Path, default=None,
                            help=text + "; the config must describe the same network")
+    _flag(experiment, "k_fold", type=_positive_int, default=None,
+          help="k-fold cross-validation over all rows instead of one train/test run (reports mean ± std)")
     experiment.add_argument("--tensorboard", action="store_true",
                             help="also write TensorBoard event logs (loss and metrics per epoch) to OUT/tensorboard/")
 
@@ -109,11 +115,23 @@ def _log(message: str) -> None:
     print(message, flush=True)
 
 
+def _limits(args: argparse.Namespace) -> ArchiveLimits:
+    return ArchiveLimits(max_total_bytes=args.max_archive_bytes, max_members=args.max_archive_members,
+                         max_ratio=args.max_archive_ratio)
+
+
 def run(args: argparse.Namespace) -> None:
-    if args.command == "experiment":
+    if args.command == "experiment" and args.k_fold:
+        from .kfold import run_kfold
+
+        run_kfold(args.config, args.dataset, args.raw_data, args.output_directory, k=args.k_fold,
+                  random_seed=args.random_seed, data_format=args.data_format,
+                  limits=_limits(args), max_image_pixels=args.max_image_pixels,
+                  labels_from=args.labels_from, log=_log)
+    elif args.command == "experiment":
         from .experiment import run_experiment
 
-        limits = ArchiveLimits(max_total_bytes=args.max_archive_bytes)
+        limits = _limits(args)
         run_experiment(args.config, args.dataset, args.raw_data, args.output_directory,
                        random_seed=args.random_seed, eval_split=args.eval_split, data_format=args.data_format,
                        limits=limits, max_image_pixels=args.max_image_pixels, command=sys.argv, log=_log,
@@ -130,13 +148,13 @@ def run(args: argparse.Namespace) -> None:
                                   args.goal or ("maximize" if metric in MAXIMIZED else "minimize"))
         run_compare(args.config, args.grid, args.dataset, args.raw_data, args.output_directory,
                     selection=selection, random_seed=args.random_seed, run_one=run_experiment, log=_log,
-                    data_format=args.data_format, limits=ArchiveLimits(max_total_bytes=args.max_archive_bytes),
+                    data_format=args.data_format, limits=_limits(args),
                     max_image_pixels=args.max_image_pixels, command=sys.argv, labels_from=args.labels_from)
     elif args.command == "predict":
         from .predict import run_predict
 
         run_predict(args.model_path, args.dataset, args.raw_data, args.output_directory, batch_size=args.batch_size,
-                    data_format=args.data_format, limits=ArchiveLimits(max_total_bytes=args.max_archive_bytes),
+                    data_format=args.data_format, limits=_limits(args),
                     max_image_pixels=args.max_image_pixels, log=_log)
     elif args.command == "mnist-dataset":
         from .mnist_dataset import build_mnist_dataset

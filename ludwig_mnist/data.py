@@ -29,6 +29,7 @@ from .results import SPLIT_NAMES, DatasetSummary
 
 SPLIT_CODES = {0: "training", 1: "validation", 2: "test"}
 CARVED_VALIDATION_FRACTION = 0.1
+LINE_COLUMN = "\x00csv_line"  # internal; a name no CSV header can collide with
 MISSING_LABEL_VALUES = ["", "nan", "NaN", "NA", "null", "None"]
 
 
@@ -78,7 +79,7 @@ class Metadata:
 @dataclass(frozen=True)
 class SplitData:
     name: str
-    images: np.ndarray  # (N, H, W, C) uint8
+    images: np.ndarray  # (N, H, W, C) uint8; a streaming.DiskImages view of it when preprocessing.in_memory is false
     labels: np.ndarray  # (N,) int32 indices into Metadata.class_names
     sources: tuple[str, ...]  # image paths as written in the CSV
 
@@ -121,10 +122,11 @@ def read_table(path: Path, data_format: str = "auto") -> pd.DataFrame:
 
 def require_column(table: pd.DataFrame, column: str, role: str, dataset_name: str) -> None:
     if column not in table.columns:
-        close = difflib.get_close_matches(column, list(table.columns), n=1)
+        present = [c for c in table.columns if c != LINE_COLUMN]
+        close = difflib.get_close_matches(column, present, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         raise DataError(f"dataset {dataset_name} has no column '{column}' ({role} named in the config); "
-                        f"columns present: {', '.join(table.columns)}{hint}")
+                        f"columns present: {', '.join(present)}{hint}")
 
 
 def drop_missing(table: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, int]:
@@ -251,6 +253,9 @@ def prepare_data(config: ExperimentConfig, dataset_path: Path | None, archive_pa
         start = time.perf_counter()
     else:
         table = read_table(dataset_path, data_format)
+    # CSV line of each row (header is line 1), so messages name the right line after rows are dropped
+    line_numbers = pd.Series(np.arange(len(table)) + 2, name="line")
+    table = table.assign(**{LINE_COLUMN: line_numbers})
     require_column(table, image_column, "the image input feature", dataset_name)
     require_column(table, label_column, "the output feature", dataset_name)
     table, dropped = drop_missing(table, [image_column, label_column])
@@ -284,7 +289,8 @@ def prepare_data(config: ExperimentConfig, dataset_path: Path | None, archive_pa
         extracted, timings["extract"] = _extract(archive_path, work_dir, limits, log)
         notes += list(extracted.notes)
     sources = tuple(table[image_column].str.strip())
-    paths = locate_images(extracted, sources)
+    paths = locate_images(extracted, sources,
+                          row_numbers=None if dataset_path is None else list(table[LINE_COLUMN]))
 
     start = time.perf_counter()
     pre = feature_in.preprocessing
@@ -295,16 +301,26 @@ def prepare_data(config: ExperimentConfig, dataset_path: Path | None, archive_pa
         [paths[i] for i in train_rows], height=fixed.height if fixed else pre.height,
         width=fixed.width if fixed else pre.width, num_channels=fixed.num_channels if fixed else pre.num_channels,
         sample_size=pre.infer_image_sample_size, max_height=pre.infer_image_max_height,
-        max_width=pre.infer_image_max_width, **pixel_limit)
+        max_width=pre.infer_image_max_width, sources=[sources[i] for i in train_rows], **pixel_limit)
     notes += list(spec_notes)
     # Decode in split order so that each split is a contiguous slice (a view, no copy) of one array.
     order = np.argsort(codes, kind="stable")
-    images, decode_notes = decode_images([paths[i] for i in order], spec, resize_method=pre.resize_method,
-                                         num_workers=num_workers, sources=[sources[i] for i in order],
-                                         **pixel_limit)
+    if pre.in_memory:
+        images, decode_notes = decode_images([paths[i] for i in order], spec, resize_method=pre.resize_method,
+                                             num_workers=num_workers, sources=[sources[i] for i in order],
+                                             **pixel_limit)
+    else:
+        # Streamed: decoded once, chunk by chunk, into a .npy cache next to the extracted files; the splits
+        # are views of it and training reads the batches it needs (streaming.py).  Imports Keras, so only here.
+        from .streaming import CACHE_NAME, decode_to_cache
+
+        images, decode_notes = decode_to_cache([paths[i] for i in order], spec, Path(work_dir) / CACHE_NAME,
+                                               resize_method=pre.resize_method, num_workers=num_workers,
+                                               sources=[sources[i] for i in order], **pixel_limit)
     notes += list(decode_notes)
     timings["decode"] = time.perf_counter() - start
     log(f"decoded {len(paths)} images to {spec.height}x{spec.width}x{spec.num_channels} "
+        f"{'' if pre.in_memory else 'into an on-disk cache (in_memory: false) '}"
         f"in {timings['decode']:.1f} s ({len(paths) / max(timings['decode'], 1e-9):.0f} images/s)")
 
     splits, offset = {}, 0

@@ -1,0 +1,47 @@
+"""k-fold cross-validation: stratified folds, per-fold and mean ± std statistics, report."""
+
+import json
+
+import numpy as np
+
+from ludwig_mnist.cli import main
+from ludwig_mnist.kfold import assign_folds, summarize
+from synthetic import make_dataset, write_config
+
+
+def test_folds_are_stratified_balanced_and_seeded():
+    labels = np.repeat([0, 1, 2], [30, 20, 10])
+    folds = assign_folds(labels, 5, seed=3)
+    assert np.bincount(folds).tolist() == [12] * 5
+    for label, count in ((0, 6), (1, 4), (2, 2)):
+        assert np.bincount(folds[labels == label]).tolist() == [count] * 5
+    assert np.array_equal(folds, assign_folds(labels, 5, seed=3))
+
+
+def test_summary_mean_and_std():
+    stats = [{"accuracy_micro": a, "accuracy": a, "loss": 1 - a, "hits_at_k": 1.0, "roc_auc": 0.9,
+              "overall_stats": {"avg_f1_score_macro": a, "avg_f1_score_weighted": a, "kappa_score": a}}
+             for a in (0.6, 0.8)]
+    summary = summarize(stats)
+    assert summary["accuracy_micro"]["mean"] == 0.7
+    assert abs(summary["accuracy_micro"]["std"] - 0.1) < 1e-12
+    assert summary["loss"]["per_fold"] == [0.4, 0.19999999999999996]
+
+
+def test_kfold_cli(tmp_path):
+    csv_path, zip_path = make_dataset(tmp_path / "in", train_per_class=8, test_per_class=2)
+    config = write_config(tmp_path / "in")
+    out = tmp_path / "out"
+    assert main(["experiment", "--config", str(config), "--dataset", str(csv_path), "--raw_data", str(zip_path),
+                 "--output_directory", str(out), "--k_fold", "3"]) == 0
+    stats = json.loads((out / "kfold_training_statistics.json").read_text())
+    assert sorted(stats) == ["fold_1", "fold_2", "fold_3", "overall"]
+    assert "accuracy_micro_mean" in stats["overall"]["label"] and "accuracy_micro_std" in stats["overall"]["label"]
+    held_out = sum(sum(map(sum, stats[f"fold_{i}"]["test_statistics"]["label"]["confusion_matrix"])) for i in (1, 2, 3))
+    assert held_out == 30  # every row held out exactly once
+    indices = json.loads((out / "kfold_split_indices.json").read_text())
+    tested = [p for fold in indices.values() for p in fold["test_images"]]
+    assert len(tested) == len(set(tested)) == 30
+    tsv = (out / "kfold_metrics.tsv").read_text().splitlines()
+    assert tsv[0].startswith("fold\taccuracy_micro") and [line.split("\t")[0] for line in tsv[1:]] == ["1", "2", "3", "mean", "std"]
+    assert "3-fold cross-validation" in (out / "ludwig_kfold_report.html").read_text()
