@@ -97,6 +97,19 @@ def run_experiment(config_path: Path, dataset_path: Path | None, raw_data_path: 
     staging = OutputStaging(output_dir)
     try:
         timings: dict[str, float] = {}
+        start_from = model_resume_path or model_load_path
+        saved_model, saved_metadata = None, None
+        if start_from is not None:
+            runtime.configure(random_seed)  # before TensorFlow loads the saved model
+            from .artifacts import load_model_dir
+            _, saved_metadata, saved_model = load_model_dir(Path(start_from))
+
+        # The data stage needs no TensorFlow: bad input fails in about a second, before the slow import.
+        data: PreparedData = prepare_data(
+            config, dataset_path, raw_data_path, staging.work, seed=random_seed, data_format=data_format,
+            labels_from=labels_from, like=saved_metadata, limits=limits, max_image_pixels=max_image_pixels,
+            num_workers=runtime.granted_cpu_threads(), log=log)
+
         start = time.perf_counter()
         environment = runtime.configure(random_seed)
         runtime.reseed(random_seed)
@@ -105,17 +118,6 @@ def run_experiment(config_path: Path, dataset_path: Path | None, raw_data_path: 
         timings["startup"] = time.perf_counter() - start
         log(f"ludwig-mnist {environment.versions['ludwig_mnist']} on {environment.device}, "
             f"TensorFlow {environment.versions['tensorflow']}, seed {random_seed}")
-
-        start_from = model_resume_path or model_load_path
-        saved_model, saved_metadata = None, None
-        if start_from is not None:
-            from .artifacts import load_model_dir
-            _, saved_metadata, saved_model = load_model_dir(Path(start_from))
-
-        data: PreparedData = prepare_data(
-            config, dataset_path, raw_data_path, staging.work, seed=random_seed, data_format=data_format,
-            labels_from=labels_from, like=saved_metadata,
-            limits=limits, max_image_pixels=max_image_pixels, num_workers=environment.threads, log=log)
         timings.update(data.timings)
         notes = list(data.summary.notes)
         if eval_split not in data.splits:
