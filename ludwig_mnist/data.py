@@ -151,7 +151,8 @@ def fixed_split(table: pd.DataFrame, column: str, dataset_name: str) -> np.ndarr
     codes = pd.to_numeric(raw, errors="coerce")
     bad = ~codes.isin([0, 1, 2])
     if bad.any():
-        rows = [f"row {i + 2} ({raw[i]!r})" for i in np.flatnonzero(bad.to_numpy())[:5]]
+        lines = table[LINE_COLUMN].to_numpy() if LINE_COLUMN in table else np.arange(len(table)) + 2
+        rows = [f"line {lines[i]} ({raw[i]!r})" for i in np.flatnonzero(bad.to_numpy())[:5]]
         raise DataError(f"dataset {dataset_name}: column '{column}' must hold 0 (training), 1 (validation) "
                         f"or 2 (test); {int(bad.sum())} rows do not, first: {', '.join(rows)}")
     return codes.to_numpy().astype(np.int64)

@@ -56,7 +56,7 @@ def test_drop_row_counts_empty_labels():
 
 def test_fixed_split_rejects_other_codes():
     table = pd.DataFrame({"image_path": ["a", "b"], "label": ["1", "2"], "split": ["0", "3"]})
-    with pytest.raises(DataError, match=r"column 'split' must hold 0 .* row 3 \('3'\)"):
+    with pytest.raises(DataError, match=r"column 'split' must hold 0 .* line 3 \('3'\)"):
         assign_splits(tiny_config(), table, np.array([0, 1]), 0, "d.csv")
 
 

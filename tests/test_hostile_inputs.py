@@ -214,7 +214,7 @@ def test_split_errors_and_an_empty_test_split(tmp_path, capsys, good):
     members, rows = good
     bad_codes = [(p, label, 7 if i == 0 else s) for i, (p, label, s) in enumerate(rows)]
     code, err, _, _ = run(tmp_path, capsys, write_inputs(tmp_path / "a", members, bad_codes))
-    assert code == 2 and "must hold 0 (training), 1 (validation) or 2 (test)" in err and "row 2 ('7')" in err
+    assert code == 2 and "must hold 0 (training), 1 (validation) or 2 (test)" in err and "line 2 ('7')" in err
     no_train = [(p, label, 2) for p, label, _ in rows]
     code, err, _, _ = run(tmp_path, capsys, write_inputs(tmp_path / "b", members, no_train))
     assert code == 2 and "training split is empty" in err
