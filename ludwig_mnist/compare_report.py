@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import plots
-from .report import _draw, _environment, _figure_uris, _publish
+from .report import draw_figure, template_environment, figure_uris, publish_files
 
 COMPARE_HTML = "ludwig_compare_report.html"
 COMPARE_TSV = "comparison.tsv"
@@ -56,7 +56,7 @@ def comparison_tsv(rows: Sequence[dict[str, Any]], parameter_keys: Sequence[str]
 
 def overlaid_curves_png(runs: Sequence) -> bytes:
     """Validation (or training) loss and accuracy per epoch, one line per configuration."""
-    fig = plots._new_figure(11, 4.2)
+    fig = plots.new_figure(11, 4.2)
     axes = fig.subplots(1, 2)
     for run in runs:
         split = "validation" if any("validation" in e.metrics for e in run.result.training.epochs) else "training"
@@ -69,25 +69,25 @@ def overlaid_curves_png(runs: Sequence) -> bytes:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=8)
-    return plots._to_png(fig)
+    return plots.to_png(fig)
 
 
 def per_class_f1_png(runs: Sequence, split: str) -> bytes:
     """Grouped bars: per-class F1 on `split` for each of the given configurations."""
     class_names = runs[0].result.evaluations[split].class_names
-    fig = plots._new_figure(max(6.0, 0.5 * len(class_names) * len(runs)), 4.0)
+    fig = plots.new_figure(max(6.0, 0.5 * len(class_names) * len(runs)), 4.0)
     ax = fig.subplots()
     width = 0.8 / len(runs)
     positions = np.arange(len(class_names))
     for offset, run in enumerate(runs):
         per_class = run.result.evaluations[split].statistics["per_class_stats"]
         ax.bar(positions + offset * width, [per_class[c]["f1_score"] for c in class_names], width, label=run.name)
-    ax.set_xticks(positions + width * (len(runs) - 1) / 2, [plots._label(c) for c in class_names], rotation=45,
+    ax.set_xticks(positions + width * (len(runs) - 1) / 2, [plots.safe_label(c) for c in class_names], rotation=45,
                   ha="right")
     ax.set_ylabel(f"F1 ({split})")
     ax.set_ylim(0, 1.05)
     ax.legend(title="configuration", fontsize=8)
-    return plots._to_png(fig)
+    return plots.to_png(fig)
 
 
 def write_compare_report(runs: Sequence, best, selection, parameter_keys: Sequence[str], output_dir: Path,
@@ -96,16 +96,16 @@ def write_compare_report(runs: Sequence, best, selection, parameter_keys: Sequen
     order = {row["configuration"]: row["rank"] for row in rows}
     leaders = sorted(runs, key=lambda r: order[r.name])[:SIDE_BY_SIDE]
     f1_split = "test" if all("test" in r.result.evaluations for r in leaders) else selection.split
-    figures = {"comparison_learning_curves": _draw("comparison learning curves", overlaid_curves_png, runs),
-               "comparison_per_class_f1": _draw("per-class F1 comparison", per_class_f1_png, leaders, f1_split)}
-    html = _environment().get_template("compare_report.html.j2").render({
+    figures = {"comparison_learning_curves": draw_figure("comparison learning curves", overlaid_curves_png, runs),
+               "comparison_per_class_f1": draw_figure("per-class F1 comparison", per_class_f1_png, leaders, f1_split)}
+    html = template_environment().get_template("compare_report.html.j2").render({
         "title": "Ludwig configuration comparison", "sections": SECTIONS, "rows": rows,
         "parameter_keys": list(parameter_keys), "selection": selection, "best": best,
-        "figures": _figure_uris(figures, tuple(figures)), "f1_split": f1_split, "leaders": [r.name for r in leaders],
+        "figures": figure_uris(figures, tuple(figures)), "f1_split": f1_split, "leaders": [r.name for r in leaders],
         "wall_seconds": wall_seconds, "runs": runs,
     })
     output_dir = Path(output_dir)
-    _publish({**{output_dir / "comparison_plots" / f"{name}.png": png for name, png in figures.items()},
+    publish_files({**{output_dir / "comparison_plots" / f"{name}.png": png for name, png in figures.items()},
               output_dir / COMPARE_TSV: comparison_tsv(rows, parameter_keys).encode("utf-8"),
               output_dir / COMPARE_HTML: html.encode("utf-8")})
     return output_dir / COMPARE_HTML

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import plots
-from .report import _draw, _environment, _figure_uris, _publish
+from .report import draw_figure, template_environment, figure_uris, publish_files
 
 KFOLD_HTML = "ludwig_kfold_report.html"
 KFOLD_TSV = "kfold_metrics.tsv"
@@ -25,7 +25,7 @@ def kfold_tsv(summary: dict[str, dict[str, Any]], k: int) -> str:
 
 def fold_curves_png(fold_results: Sequence) -> bytes:
     """Validation (else training) accuracy and loss per epoch, one line per fold."""
-    fig = plots._new_figure(11, 4.2)
+    fig = plots.new_figure(11, 4.2)
     axes = fig.subplots(1, 2)
     for fold, (training, _) in enumerate(fold_results, start=1):
         split = "validation" if all("validation" in e.metrics for e in training.epochs) else "training"
@@ -37,22 +37,22 @@ def fold_curves_png(fold_results: Sequence) -> bytes:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=8)
-    return plots._to_png(fig)
+    return plots.to_png(fig)
 
 
 def write_kfold_report(fold_results: Sequence, summary: dict, k: int, dataset, resolved_config: dict, seed: int,
                        wall_seconds: float, output_dir: Path) -> Path:
-    figures = {"kfold_learning_curves": _draw("k-fold learning curves", fold_curves_png, fold_results)}
+    figures = {"kfold_learning_curves": draw_figure("k-fold learning curves", fold_curves_png, fold_results)}
     rows = [{"fold": fold + 1, **{c: summary[c]["per_fold"][fold] for c in COLUMNS},
              "epochs": fold_results[fold][0].epochs_run, "examples": len(fold_results[fold][1].y_true)}
             for fold in range(k)]
-    html = _environment().get_template("kfold_report.html.j2").render({
+    html = template_environment().get_template("kfold_report.html.j2").render({
         "title": f"Ludwig {k}-fold cross-validation", "sections": SECTIONS, "summary": summary, "rows": rows,
-        "columns": COLUMNS, "k": k, "dataset": dataset, "figures": _figure_uris(figures, tuple(figures)),
-        "config_yaml": _environment().filters["yaml"](resolved_config), "seed": seed, "wall_seconds": wall_seconds,
+        "columns": COLUMNS, "k": k, "dataset": dataset, "figures": figure_uris(figures, tuple(figures)),
+        "config_yaml": template_environment().filters["yaml"](resolved_config), "seed": seed, "wall_seconds": wall_seconds,
     })
     output_dir = Path(output_dir)
-    _publish({**{output_dir / "plots" / f"{name}.png": png for name, png in figures.items()},
+    publish_files({**{output_dir / "plots" / f"{name}.png": png for name, png in figures.items()},
               output_dir / KFOLD_TSV: kfold_tsv(summary, k).encode("utf-8"),
               output_dir / KFOLD_HTML: html.encode("utf-8")})
     return output_dir / KFOLD_HTML

@@ -39,7 +39,7 @@ SPLIT_COLORS = {"training": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c
 # --------------------------------------------------------------------------- helpers
 
 
-def _label(text: str, max_chars: int = LABEL_MAX_CHARS) -> str:
+def safe_label(text: str, max_chars: int = LABEL_MAX_CHARS) -> str:
     """A user string safe to draw: shortened, and no mathtext."""
     text = str(text)
     if len(text) > max_chars:
@@ -47,13 +47,13 @@ def _label(text: str, max_chars: int = LABEL_MAX_CHARS) -> str:
     return text.replace("$", r"\$")
 
 
-def _new_figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
 
-def _to_png(fig: Figure) -> bytes:
+def to_png(fig: Figure) -> bytes:
     try:
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None}, facecolor="white")
@@ -96,7 +96,7 @@ def learning_curves_png(epochs: Sequence[EpochStats], best_epoch: int | None = N
     cols = 2 if len(metrics) <= 4 else 3
     cols = min(cols, len(metrics))
     rows = math.ceil(len(metrics) / cols)
-    fig = _new_figure(5.0 * cols, 3.3 * rows + 0.5)
+    fig = new_figure(5.0 * cols, 3.3 * rows + 0.5)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     splits = [s for s in SPLIT_COLORS if any(s in e.metrics for e in epochs)]
     splits += sorted({s for e in epochs for s in e.metrics} - set(splits))
@@ -109,11 +109,11 @@ def learning_curves_png(epochs: Sequence[EpochStats], best_epoch: int | None = N
             if points:
                 x, y = zip(*points)
                 ax.plot(x, y, marker=marker, markersize=4, linewidth=1.8,
-                        color=SPLIT_COLORS.get(split), label=_label(split))
+                        color=SPLIT_COLORS.get(split), label=safe_label(split))
         if best_epoch is not None:
             ax.axvline(best_epoch, color="#555555", linestyle="--", linewidth=1,
                        label=f"best epoch ({best_epoch})")
-        ax.set_title(_label(METRIC_TITLES.get(metric, metric.replace("_", " ")), 40))
+        ax.set_title(safe_label(METRIC_TITLES.get(metric, metric.replace("_", " ")), 40))
         ax.set_xlabel("epoch")
         ax.set_xlim(0.5, last_epoch + 0.5)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
@@ -122,7 +122,7 @@ def learning_curves_png(epochs: Sequence[EpochStats], best_epoch: int | None = N
         ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside upper center", ncols=len(labels), frameon=False)
-    return _to_png(fig)
+    return to_png(fig)
 
 
 # --------------------------------------------------------------------------- confusion matrices
@@ -147,7 +147,7 @@ def confusion_matrix_png(matrix: np.ndarray, class_names: Sequence[str], *,
         values = counts
 
     side = min(14.0, max(5.0, 2.8 + 0.32 * n))
-    fig = _new_figure(side + 1.2, side)
+    fig = new_figure(side + 1.2, side)
     ax = fig.add_subplot()
     vmax = 1.0 if normalize else max(1.0, float(values.max(initial=0.0)))
     image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=vmax, interpolation="nearest")
@@ -156,14 +156,14 @@ def confusion_matrix_png(matrix: np.ndarray, class_names: Sequence[str], *,
     step = _tick_step(n)
     ticks = np.arange(0, n, step)
     tick_font = 9 if n <= 15 else 7 if n <= 30 else 5
-    labels = [_label(class_names[i]) for i in ticks]
+    labels = [safe_label(class_names[i]) for i in ticks]
     ax.set_xticks(ticks, labels, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center",
                   fontsize=tick_font)
     ax.set_yticks(ticks, labels, fontsize=tick_font)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     if title:
-        ax.set_title(_label(title, 80))
+        ax.set_title(safe_label(title, 80))
 
     if n <= ANNOTATE_MAX_CLASSES:
         cell_font = 10 if n <= 10 else 8 if n <= 20 else 6
@@ -175,7 +175,7 @@ def confusion_matrix_png(matrix: np.ndarray, class_names: Sequence[str], *,
                     text = "0"
                 color = "white" if v > 0.5 * vmax else "#222222"
                 ax.text(j, i, text, ha="center", va="center", fontsize=cell_font, color=color)
-    return _to_png(fig)
+    return to_png(fig)
 
 
 # --------------------------------------------------------------------------- ROC
@@ -186,7 +186,7 @@ def roc_curves_png(curves: Mapping[int, tuple[np.ndarray, np.ndarray, float]],
                    micro: tuple[np.ndarray, np.ndarray, float] | None = None) -> bytes:
     """One-vs-rest curves as given by evaluate.roc_curves ({class index: (fpr, tpr, auc)}),
     plus an optional micro-average; AUC in the legend (only the 5 lowest above 10 classes)."""
-    fig = _new_figure(7.5, 6.0)
+    fig = new_figure(7.5, 6.0)
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="#999999", linestyle=":", linewidth=1, label="chance")
     many = len(class_names) > ROC_LEGEND_MAX_CLASSES
@@ -200,7 +200,7 @@ def roc_curves_png(curves: Mapping[int, tuple[np.ndarray, np.ndarray, float]],
     for k, c in enumerate(named):
         fpr, tpr, auc = curves[c]
         ax.plot(fpr, tpr, linewidth=1.8, color=palette(k % 10),
-                label=f"{_label(class_names[c])} (AUC {auc:.4f})")
+                label=f"{safe_label(class_names[c])} (AUC {auc:.4f})")
     if micro is not None:
         ax.plot(micro[0], micro[1], color="black", linestyle="--", linewidth=1.6,
                 label=f"micro-average (AUC {micro[2]:.4f})")
@@ -220,7 +220,7 @@ def roc_curves_png(curves: Mapping[int, tuple[np.ndarray, np.ndarray, float]],
     ax.set_aspect("equal")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    return _to_png(fig)
+    return to_png(fig)
 
 
 # --------------------------------------------------------------------------- dataset
@@ -230,15 +230,15 @@ def class_distribution_png(class_names: Sequence[str], frequencies: Mapping[str,
     """Bar chart of rows per class, in vocabulary order."""
     n = len(class_names)
     counts = [int(frequencies.get(name, 0)) for name in class_names]
-    fig = _new_figure(min(14.0, max(6.0, 1.5 + 0.25 * n)), 3.6)
+    fig = new_figure(min(14.0, max(6.0, 1.5 + 0.25 * n)), 3.6)
     ax = fig.add_subplot()
     ax.bar(np.arange(n), counts, color="#4c72b0", width=0.8)
     step = _tick_step(n)
     ticks = np.arange(0, n, step)
-    ax.set_xticks(ticks, [_label(class_names[i]) for i in ticks],
+    ax.set_xticks(ticks, [safe_label(class_names[i]) for i in ticks],
                   rotation=45 if n > 6 else 0, ha="right" if n > 6 else "center",
                   fontsize=9 if n <= 20 else 6)
     ax.set_ylabel("rows")
     ax.set_title("Rows per class (all splits)", fontsize=10)
     ax.grid(True, axis="y", alpha=0.3)
-    return _to_png(fig)
+    return to_png(fig)

@@ -141,7 +141,7 @@ def metrics_tsv_text(rows: Sequence[Mapping[str, Any]]) -> str:
 # --------------------------------------------------------------------------- figures
 
 
-def _draw(name: str, fn: Callable[..., bytes], *args: Any, **kwargs: Any) -> bytes:
+def draw_figure(name: str, fn: Callable[..., bytes], *args: Any, **kwargs: Any) -> bytes:
     try:
         png = fn(*args, **kwargs)
         if not isinstance(png, bytes) or not png.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -168,12 +168,12 @@ def evaluation_figures(evaluation: SplitEvaluation) -> dict[str, bytes]:
     split = evaluation.split
     counts = confusion_counts(evaluation)
     return {
-        "confusion_matrix": _draw("confusion_matrix", plots.confusion_matrix_png, counts, names,
+        "confusion_matrix": draw_figure("confusion_matrix", plots.confusion_matrix_png, counts, names,
                                   normalize=False, title=f"Confusion matrix ({split})"),
-        "confusion_matrix_normalized": _draw(
+        "confusion_matrix_normalized": draw_figure(
             "confusion_matrix_normalized", plots.confusion_matrix_png, counts, names,
             normalize=True, title=f"Confusion matrix, row-normalised ({split})"),
-        "roc_curves": _draw("roc_curves", lambda: plots.roc_curves_png(
+        "roc_curves": draw_figure("roc_curves", lambda: plots.roc_curves_png(
             evaluate.roc_curves(evaluation.y_true, evaluation.probabilities), names,
             micro_average_roc(evaluation))),
     }
@@ -193,9 +193,9 @@ def experiment_figures(result: ExperimentResult) -> dict[str, bytes]:
     """Every figure of the experiment report, keyed by its plots/<name>.png name."""
     ds = result.dataset
     figures = {
-        "class_distribution": _draw("class_distribution", plots.class_distribution_png,
+        "class_distribution": draw_figure("class_distribution", plots.class_distribution_png,
                                     ds.class_names, ds.class_frequencies),
-        "learning_curves": _draw("learning_curves", plots.learning_curves_png,
+        "learning_curves": draw_figure("learning_curves", plots.learning_curves_png,
                                  result.training.epochs, result.training.best_epoch),
     }
     figures.update(evaluation_figures(_eval_split(result)))
@@ -218,7 +218,7 @@ def _png_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _figure_uris(figures: Mapping[str, bytes], names: Sequence[str]) -> dict[str, str]:
+def figure_uris(figures: Mapping[str, bytes], names: Sequence[str]) -> dict[str, str]:
     missing = [n for n in names if n not in figures]
     if missing:
         raise ValueError(f"figures missing from the report: {', '.join(missing)}")
@@ -365,7 +365,7 @@ def _secs(value: Any) -> str:
 
 
 @lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
         autoescape=True,  # class names, paths and config values are user data
@@ -383,7 +383,7 @@ def _environment() -> jinja2.Environment:
 
 def render_experiment_report(result: ExperimentResult, figures: Mapping[str, bytes]) -> str:
     """The experiment report's HTML text (pure: no file is read but the templates)."""
-    uris = _figure_uris(figures, EXPERIMENT_FIGURES)
+    uris = figure_uris(figures, EXPERIMENT_FIGURES)
     evaluation = _eval_split(result)
     ds = result.dataset
     training = result.training
@@ -413,7 +413,7 @@ def render_experiment_report(result: ExperimentResult, figures: Mapping[str, byt
         "timings_total": sum(result.timings.values()),
         "version": result.environment.versions.get("ludwig_mnist", ""),
     }
-    return _environment().get_template("experiment_report.html.j2").render(context)
+    return template_environment().get_template("experiment_report.html.j2").render(context)
 
 
 def _epoch_columns(result: ExperimentResult) -> list[tuple[str, str, str]]:
@@ -435,7 +435,7 @@ def render_evaluation_report(evaluation: SplitEvaluation, figures: Mapping[str, 
                              title: str, model_description: Mapping[str, Any],
                              misclassified: Sequence[ImageExample], notes: Sequence[str]) -> str:
     """The predict report's HTML text."""
-    uris = _figure_uris(figures, EVALUATION_FIGURES)
+    uris = figure_uris(figures, EVALUATION_FIGURES)
     all_notes = list(notes)
     if evaluation.unseen_label_count:
         all_notes.append(f"{evaluation.unseen_label_count} row(s) have a label unseen at training "
@@ -450,13 +450,13 @@ def render_evaluation_report(evaluation: SplitEvaluation, figures: Mapping[str, 
         "eval": _evaluation_view(evaluation, uris),
         "gallery": _gallery(misclassified, evaluation.class_names),
     }
-    return _environment().get_template("predict_report.html.j2").render(context)
+    return template_environment().get_template("predict_report.html.j2").render(context)
 
 
 # --------------------------------------------------------------------------- writing
 
 
-def _publish(files: Mapping[Path, bytes]) -> None:
+def publish_files(files: Mapping[Path, bytes]) -> None:
     """Write every file under a temporary name, then rename them all (the last one last)."""
     staged: list[tuple[Path, Path]] = []
     try:
@@ -483,7 +483,7 @@ def _write(output_dir: Path, html_name: str, html: str, figures: Mapping[str, by
     tsv = output_dir / METRICS_TSV
     html_path = output_dir / html_name
     # dict order is rename order: the HTML goes last, so once it exists the rest is in place
-    _publish({**plot_paths, tsv: metrics_tsv_text(rows).encode("utf-8"),
+    publish_files({**plot_paths, tsv: metrics_tsv_text(rows).encode("utf-8"),
               html_path: html.encode("utf-8")})
     return ReportFiles(html=html_path, plots=tuple(plot_paths), metrics_tsv=tsv)
 
