@@ -31,6 +31,7 @@ SPLIT_CODES = {0: "training", 1: "validation", 2: "test"}
 CARVED_VALIDATION_FRACTION = 0.1
 LINE_COLUMN = "\x00csv_line"  # internal; a name no CSV header can collide with
 MISSING_LABEL_VALUES = ["", "nan", "NaN", "NA", "null", "None"]
+EXTRACTED_DIR = "raw_data"  # the archive is extracted to work_dir/EXTRACTED_DIR
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ def assign_splits(config: ExperimentConfig, table: pd.DataFrame, label_index: np
 
 def _extract(archive_path: Path, work_dir: Path, limits: ArchiveLimits | None, log: Callable[[str], None]):
     start = time.perf_counter()
-    extracted = extract_archive(Path(archive_path), Path(work_dir) / "raw_data",
+    extracted = extract_archive(Path(archive_path), Path(work_dir) / EXTRACTED_DIR,
                                 limits if limits is not None else ArchiveLimits())
     seconds = time.perf_counter() - start
     log(f"extracted {extracted.file_count} files ({extracted.total_bytes / 1e6:.1f} MB) in {seconds:.1f} s")
@@ -312,7 +313,8 @@ def prepare_data(config: ExperimentConfig, dataset_path: Path | None, archive_pa
                                              **pixel_limit)
     else:
         # Streamed: decoded once, chunk by chunk, into a .npy cache next to the extracted files; the splits
-        # are views of it and training reads the batches it needs (streaming.py).  Imports Keras, so only here.
+        # are views of it and training reads the batches it needs (streaming.py).  streaming imports Keras, so
+        # only here; importing does not start TensorFlow's runtime, so runtime.configure() still sizes its threads.
         from .streaming import CACHE_NAME, decode_to_cache
 
         images, decode_notes = decode_to_cache([paths[i] for i in order], spec, Path(work_dir) / CACHE_NAME,

@@ -21,6 +21,7 @@ from .errors import UserInputError
 from .evaluate import epoch_metrics
 from .results import EpochStats, TrainingSummary
 from .schedules import LudwigLearningRate, ReduceOnPlateau, is_scheduled
+from .streaming import ImageBatches, is_streamed
 
 CPU_AUTO_BATCH_SIZE = 128  # measured fastest on 2 CPU cores (256 was slower); see docs/benchmarks.md
 AUTO_EVAL_BATCH_SIZE = 1024  # inference has no backward pass, so larger batches amortise per-batch overhead
@@ -81,7 +82,10 @@ def class_weight_map(config: ExperimentConfig, metadata: Metadata) -> dict[int, 
 
 def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: int) -> np.ndarray:
     """(N, H, W, C) uint8 → (N, num_classes) float32 rows summing to 1, in inference mode (no dropout)."""
-    outputs = np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
+    if is_streamed(images):  # read from the on-disk cache one batch at a time, in row order
+        outputs = np.asarray(model.predict(ImageBatches(images, None, batch_size), verbose=0), dtype=np.float32)
+    else:
+        outputs = np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
     if getattr(model.layers[-1], "activation", None) is keras.activations.sigmoid:
         # independent sigmoid outputs (loss mean_squared_error): normalise so statistics see a distribution
         outputs = outputs / np.maximum(outputs.sum(axis=1, keepdims=True), 1e-12)
@@ -226,9 +230,15 @@ def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata
     log(f"training on {len(train.labels)} images for up to {trainer.epochs} epochs, batch size {batch_size}"
         f"{' (auto)' if trainer.batch_size == 'auto' else ''}, {trainer.optimizer.type} "
         f"learning rate {trainer.learning_rate}")
-    model.fit(train.images, train.labels, batch_size=batch_size, epochs=trainer.epochs, initial_epoch=initial_epoch,
-              shuffle=trainer.should_shuffle, class_weight=class_weight_map(config, metadata),
-              callbacks=callbacks, verbose=0)
+    if is_streamed(train.images):
+        # Batches read from the on-disk cache; ImageBatches shuffles (seeded, per epoch), so fit must not.
+        model.fit(ImageBatches(train.images, train.labels, batch_size, shuffle=trainer.should_shuffle, seed=seed),
+                  epochs=trainer.epochs, initial_epoch=initial_epoch, shuffle=False,
+                  class_weight=class_weight_map(config, metadata), callbacks=callbacks, verbose=0)
+    else:
+        model.fit(train.images, train.labels, batch_size=batch_size, epochs=trainer.epochs,
+                  initial_epoch=initial_epoch, shuffle=trainer.should_shuffle,
+                  class_weight=class_weight_map(config, metadata), callbacks=callbacks, verbose=0)
     if monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
     stop_reason = monitor.stop_reason or f"completed {len(monitor.history)} epoch{'s' if len(monitor.history) != 1 else ''}"
