@@ -124,6 +124,12 @@ def run(args: argparse.Namespace) -> None:
     if args.command == "experiment" and args.k_fold:
         from .kfold import run_kfold
 
+        ignored = [flag for flag, used in (("--tensorboard", args.tensorboard), ("--model_load_path", args.model_load_path),
+                                           ("--model_resume_path", args.model_resume_path),
+                                           ("--eval_split", args.eval_split != "test")) if used]
+        if ignored:
+            raise UserInputError(f"--k_fold cannot be combined with {', '.join(ignored)}: cross-validation trains "
+                                 "a fresh model per fold and evaluates each on its held-out fold")
         run_kfold(args.config, args.dataset, args.raw_data, args.output_directory, k=args.k_fold,
                   random_seed=args.random_seed, data_format=args.data_format,
                   limits=_limits(args), max_image_pixels=args.max_image_pixels,
@@ -138,16 +144,11 @@ def run(args: argparse.Namespace) -> None:
                        tensorboard=args.tensorboard, labels_from=args.labels_from,
                        model_load_path=args.model_load_path, model_resume_path=args.model_resume_path)
     elif args.command == "compare":
-        from .compare import MAXIMIZED, Selection, run_compare
+        from .compare import run_compare
         from .experiment import run_experiment
 
-        selection = None
-        if args.metric or args.metric_split or args.goal:
-            metric = args.metric or "loss"
-            selection = Selection(metric, args.metric_split or "validation",
-                                  args.goal or ("maximize" if metric in MAXIMIZED else "minimize"))
         run_compare(args.config, args.grid, args.dataset, args.raw_data, args.output_directory,
-                    selection=selection, random_seed=args.random_seed, run_one=run_experiment, log=_log,
+                    overrides=(args.metric, args.metric_split, args.goal), random_seed=args.random_seed, run_one=run_experiment, log=_log,
                     data_format=args.data_format, limits=_limits(args),
                     max_image_pixels=args.max_image_pixels, command=sys.argv, labels_from=args.labels_from)
     elif args.command == "predict":

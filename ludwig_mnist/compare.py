@@ -191,8 +191,16 @@ def _slug(parameters: dict[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", ",".join(f"{k.split('.')[-1]}={v}" for k, v in parameters.items()))[:80]
 
 
+def resolve_selection(base: Selection, metric: str | None, split: str | None, goal: str | None) -> Selection:
+    """Command-line choices override the config's (or the default) one field at a time."""
+    metric = metric or base.metric
+    natural = "maximize" if metric in MAXIMIZED else "minimize"
+    return Selection(metric, split or base.split, goal or (base.goal if metric == base.metric else natural))
+
+
 def run_compare(config_path: Path, grid_path: Path | None, dataset_path: Path, raw_data_path: Path,
-                output_dir: Path, *, selection: Selection | None = None, random_seed: int = 42,
+                output_dir: Path, *, overrides: tuple[str | None, str | None, str | None] = (None, None, None),
+                random_seed: int = 42,
                 run_one: Callable[..., ExperimentResult], log: Callable[[str], None] = print,
                 **experiment_options) -> tuple[list[RunSummary], RunSummary]:
     """Run the grid; `run_one(config_path, dataset, raw_data, out_dir, random_seed=..., **options)` runs one experiment."""
@@ -204,10 +212,10 @@ def run_compare(config_path: Path, grid_path: Path | None, dataset_path: Path, r
     hyperopt = base.pop("hyperopt", None)
     if grid_path is not None:
         grid = grid_from_file(grid_path)
-        selection = selection or Selection()
+        selection = resolve_selection(Selection(), *overrides)
     elif hyperopt is not None:
         grid, from_config = grid_from_hyperopt(hyperopt)
-        selection = selection or from_config
+        selection = resolve_selection(from_config, *overrides)
     else:
         raise ConfigError("nothing to compare: give --grid grid.yaml or a hyperopt: section in the config")
     if selection.goal == "maximize" and selection.metric not in MAXIMIZED or \

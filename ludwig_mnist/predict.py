@@ -180,7 +180,7 @@ def run_predict(model_path: Path, dataset_path: Path, raw_data_path: Path | None
             notes += list(extracted.notes)
             paths = locate_images(extracted, sources, list(lines))
         else:
-            paths = locate_in_directory(Path(dataset_path).resolve().parent, sources, list(lines),
+            paths = locate_in_directory(Path(dataset_path).absolute().parent, sources, list(lines),
                                         dataset_name)
         images, decode_notes = decode_images(
             paths, image, resize_method=metadata.resize_method, num_workers=environment.threads, sources=sources,

@@ -74,3 +74,12 @@ def test_compare_runs_the_grid_and_keeps_the_best_model(tmp_path):
     html = (out / "ludwig_compare_report.html").read_text()
     assert "trainer.learning_rate" in html and "(best)" in html
     assert (out / "comparison_plots" / "comparison_learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_command_line_choices_override_one_field_at_a_time():
+    from ludwig_mnist.compare import resolve_selection
+
+    config_choice = Selection("accuracy", "test", "maximize")
+    assert resolve_selection(config_choice, None, "validation", None) == Selection("accuracy", "validation", "maximize")
+    assert resolve_selection(config_choice, "loss", None, None) == Selection("loss", "test", "minimize")
+    assert resolve_selection(Selection(), None, None, None) == Selection("loss", "validation", "minimize")

@@ -45,3 +45,11 @@ def test_kfold_cli(tmp_path):
     tsv = (out / "kfold_metrics.tsv").read_text().splitlines()
     assert tsv[0].startswith("fold\taccuracy_micro") and [line.split("\t")[0] for line in tsv[1:]] == ["1", "2", "3", "mean", "std"]
     assert "3-fold cross-validation" in (out / "ludwig_kfold_report.html").read_text()
+
+
+def test_kfold_refuses_options_it_cannot_honour(tmp_path, capsys):
+    csv_path, zip_path = make_dataset(tmp_path / "in", train_per_class=4, test_per_class=1)
+    config = write_config(tmp_path / "in")
+    code = main(["experiment", "--config", str(config), "--dataset", str(csv_path), "--raw_data", str(zip_path),
+                 "--output_directory", str(tmp_path / "out"), "--k_fold", "2", "--tensorboard"])
+    assert code == 2 and "--k_fold cannot be combined with --tensorboard" in capsys.readouterr().err
