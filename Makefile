@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` (train on the embedded MNIST subset) and `make test`.
-.PHONY: setup demo test pytest galaxy-test browser-setup benchmark clean
+.PHONY: setup demo test pytest galaxy-test galaxy-ui-test browser-setup benchmark clean
 
 setup:
 	./scripts/setup.sh
@@ -19,8 +19,13 @@ pytest: setup browser-setup
 galaxy-test: setup
 	./scripts/galaxy_tests.sh
 
-# Everything CI runs: unit and end-to-end tests, the browser check, then the tool tests in a real Galaxy.
-test: pytest galaxy-test
+# The Galaxy MNIST tutorial clicked through Galaxy's web UI in headless Chromium (screenshots: tests/galaxy_ui/artifacts/).
+galaxy-ui-test: setup browser-setup
+	./scripts/galaxy_ui_test.sh
+
+# Everything CI runs: unit and end-to-end tests, the browser check, the tool tests in a real Galaxy,
+# then the tutorial through that Galaxy's web UI.
+test: pytest galaxy-test galaxy-ui-test
 
 clean:
 	rm -rf results test-results galaxy-run

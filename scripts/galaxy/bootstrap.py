@@ -2,6 +2,10 @@
 
   bootstrap.py wait  --url URL --pid PID --timeout SECONDS
   bootstrap.py users --url URL --bootstrap_key KEY   # prints ADMIN_KEY=.. and USER_KEY=..
+  bootstrap.py login --url URL --bootstrap_key KEY --email E --username U --password P
+      # creates the user unless it exists (a kept database), prints API_KEY=.. for it
+  bootstrap.py import-workflow --url URL --key USER_KEY WORKFLOW.ga
+      # imports a workflow for that user, unless one of the same name is there; prints WORKFLOW_ID=..
 """
 
 from __future__ import annotations
@@ -12,15 +16,22 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 
-def request(url: str, payload: dict | None = None, timeout: float = 30.0):
+def request(url: str, payload: dict | None = None, timeout: float = 30.0, method: str | None = None):
     data = None if payload is None else json.dumps(payload).encode()
-    req = urllib.request.Request(url, data=data, method="GET" if payload is None else "POST")
+    req = urllib.request.Request(url, data=data, method=method or ("GET" if payload is None else "POST"))
     req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
-        return json.loads(resp.read().decode() or "null")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return json.loads(resp.read().decode() or "null")
+    except urllib.error.HTTPError as exc:
+        # Galaxy's error body names the problem ({"err_msg": ...}); keep it, drop the key from the URL.
+        body = exc.read().decode(errors="replace")[:500]
+        raise RuntimeError(f"{method or ('GET' if payload is None else 'POST')} {url.split('?')[0]}: "
+                           f"HTTP {exc.code}: {body}") from None
 
 
 def pid_alive(pid: int) -> bool:
@@ -53,7 +64,7 @@ def wait(url: str, pid: int, timeout: float) -> int:
                 file=sys.stderr,
             )
             return 0
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, OSError, ValueError, RuntimeError) as exc:
             last_error = str(exc)
         time.sleep(2)
     print(f"Galaxy did not answer {url}/api/version within {timeout:.0f} s (last error: {last_error})", file=sys.stderr)
@@ -78,6 +89,38 @@ def users(url: str, bootstrap_key: str) -> int:
     return 0
 
 
+def login(url: str, bootstrap_key: str, email: str, username: str, password: str) -> int:
+    """A user who logs in through the web form: created with this password, or reused if present."""
+    found = request(f"{url}/api/users?f_email={urllib.parse.quote(email)}&key={bootstrap_key}")
+    found = [u for u in found or [] if u.get("email") == email]
+    if found:
+        user = found[0]
+        print(f"user {email} already exists (kept database): its password is unchanged", file=sys.stderr)
+    else:
+        user = request(f"{url}/api/users?key={bootstrap_key}", {"username": username, "email": email, "password": password})
+    key = request(f"{url}/api/users/{user['id']}/api_key?key={bootstrap_key}", {})
+    if not isinstance(key, str) or not key:
+        raise RuntimeError(f"unexpected API key answer for {email}: {key!r}")
+    print(f"API_KEY={key}")
+    return 0
+
+
+def import_workflow(url: str, key: str, path: str) -> int:
+    with open(path, encoding="utf-8") as fh:
+        workflow = json.load(fh)
+    name = workflow.get("name") or os.path.basename(path)
+    existing = request(f"{url}/api/workflows?key={key}")
+    for item in existing or []:
+        if item.get("name") == name and not item.get("deleted"):
+            print(f"workflow {name!r} is already imported ({item['id']})", file=sys.stderr)
+            print(f"WORKFLOW_ID={item['id']}")
+            return 0
+    answer = request(f"{url}/api/workflows?key={key}", {"workflow": workflow}, timeout=120)
+    print(f"imported workflow {name!r} from {path} ({answer['id']})", file=sys.stderr)
+    print(f"WORKFLOW_ID={answer['id']}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -88,9 +131,27 @@ def main() -> int:
     p_users = sub.add_parser("users")
     p_users.add_argument("--url", required=True)
     p_users.add_argument("--bootstrap_key", required=True)
+    p_login = sub.add_parser("login")
+    p_login.add_argument("--url", required=True)
+    p_login.add_argument("--bootstrap_key", required=True)
+    p_login.add_argument("--email", required=True)
+    p_login.add_argument("--username", required=True)
+    p_login.add_argument("--password", required=True)
+    p_import = sub.add_parser("import-workflow")
+    p_import.add_argument("--url", required=True)
+    p_import.add_argument("--key", required=True)
+    p_import.add_argument("workflow")
     args = parser.parse_args()
     if args.command == "wait":
         return wait(args.url, args.pid, args.timeout)
+    if args.command == "login":
+        return login(args.url, args.bootstrap_key, args.email, args.username, args.password)
+    if args.command == "import-workflow":
+        try:
+            return import_workflow(args.url, args.key, args.workflow)
+        except (RuntimeError, OSError, ValueError) as exc:
+            print(f"error: importing {args.workflow}: {exc}", file=sys.stderr)
+            return 1
     return users(args.url, args.bootstrap_key)
 
 
