@@ -7,8 +7,8 @@
 #   scripts/galaxy_tests.sh tools/foo.xml   # only these tool files
 #
 # Phases (each one is timed):
-#   1. install  Galaxy 26.1.2 (galaxy-app + galaxy-web-apps from PyPI) into
-#               .venv-galaxy, this package (pip install -e) into the same venv
+#   1. install  Galaxy 26.1.2 (galaxy-app + galaxy-web-apps + galaxy-web-client
+#               from PyPI) into .venv-galaxy, this package (pip install -e) into the same venv
 #               (jobs run with that venv's bin/ first on PATH), planemo into
 #               its own .venv-planemo. Venvs are reused when already complete.
 #   2. start    a fresh Galaxy (galaxy-run/) on a free loopback port; the
@@ -29,6 +29,8 @@
 #   GALAXY_START_TIMEOUT=600  seconds to wait for /api/version
 #   GALAXY_TEST_TIMEOUT=3600  seconds for each planemo test invocation
 #   GALAXY_VENV, PLANEMO_VENV override the venv locations
+#   GALAXY_RUN_DIR=galaxy-run the server's directory (config, database, log);
+#                             a server recorded there by an earlier run is stopped
 #   SKIP_WORKFLOW_TESTS=1     run the tool tests only
 #   SKIP_TOOL_TESTS=1         run the workflow tests only (when writing a workflow)
 #   PLANEMO_EXTRA_ARGS="--test_index 1"   extra options for the tool tests' planemo test
@@ -44,7 +46,8 @@ PLANEMO_VERSION="0.75.47"
 PYTHON="${PYTHON:-python3}"
 GALAXY_VENV="${GALAXY_VENV:-$REPO/.venv-galaxy}"
 PLANEMO_VENV="${PLANEMO_VENV:-$REPO/.venv-planemo}"
-RUN_DIR="$REPO/galaxy-run"
+RUN_DIR="${GALAXY_RUN_DIR:-$REPO/galaxy-run}"
+case "$RUN_DIR" in /*) ;; *) RUN_DIR="$REPO/$RUN_DIR" ;; esac
 RESULTS_DIR="$REPO/test-results/galaxy"
 GALAXY_START_TIMEOUT="${GALAXY_START_TIMEOUT:-600}"
 GALAXY_TEST_TIMEOUT="${GALAXY_TEST_TIMEOUT:-3600}"
@@ -120,6 +123,20 @@ install_galaxy() {
     fi
 }
 
+install_web_client() {
+    # The prebuilt web UI (scripts/galaxy_serve.sh, scripts/galaxy_ui_test.sh); the tests
+    # here need only the API. Its version must equal the server's (else a blank page).
+    # Same check as scripts/galaxy/lib.sh.
+    local have
+    have="$("$GALAXY_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("galaxy-web-client"))' 2>/dev/null || true)"
+    if [ "$have" = "$GALAXY_VERSION" ]; then
+        log "galaxy-web-client $GALAXY_VERSION already installed in $GALAXY_VENV"
+    else
+        log "installing galaxy-web-client $GALAXY_VERSION into $GALAXY_VENV"
+        pip_logged "$GALAXY_VENV" "$GALAXY_VENV/.galaxy-tests-web-client.log" "galaxy-web-client==$GALAXY_VERSION"
+    fi
+}
+
 install_package() {
     # Editable install: code changes need no reinstall; dependency changes
     # (pyproject.toml) do, so the marker records its checksum.
@@ -157,6 +174,7 @@ install_planemo() {
 
 phase_start install
 install_galaxy
+install_web_client
 install_package
 install_planemo
 phase_end

@@ -273,7 +273,6 @@ try {
   let expectedOutputs = 0;
   await step("tool-form", async () => {
     for (const upload of UPLOADS) await pickDataset(dataField(upload.param), upload.file);
-    await page.locator("#center").evaluate((el) => el.querySelector(".overflow-auto, .center-panel, [class*=scroll]")?.scrollTo?.(0, 0));
     if (FORM_SCREENSHOT) {
       mkdirSync(dirname(FORM_SCREENSHOT), { recursive: true });
       await page.locator("#center").screenshot({ path: FORM_SCREENSHOT });
