@@ -28,4 +28,4 @@ galaxy-ui-test: setup browser-setup
 test: pytest galaxy-test galaxy-ui-test
 
 clean:
-	rm -rf results test-results galaxy-run
+	rm -rf results test-results galaxy-run galaxy-ui-run galaxy-serve
