@@ -56,20 +56,7 @@ def comparison_tsv(rows: Sequence[dict[str, Any]], parameter_keys: Sequence[str]
 
 def overlaid_curves_png(runs: Sequence) -> bytes:
     """Validation (or training) loss and accuracy per epoch, one line per configuration."""
-    fig = plots.new_figure(11, 4.2)
-    axes = fig.subplots(1, 2)
-    for run in runs:
-        split = "validation" if any("validation" in e.metrics for e in run.result.training.epochs) else "training"
-        epochs = [e.epoch for e in run.result.training.epochs]
-        for ax, key in zip(axes, ("loss", "accuracy_micro")):
-            ax.plot(epochs, [e.metrics[split][key] for e in run.result.training.epochs], marker="o",
-                    label=f"{run.name} ({split})")
-    for ax, title in zip(axes, ("loss", "accuracy")):
-        ax.set_title(f"{title} per epoch")
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=8)
-    return plots.to_png(fig)
+    return plots.overlaid_learning_curves_png([(run.name, run.result.training.epochs) for run in runs])
 
 
 def per_class_f1_png(runs: Sequence, split: str) -> bytes:

@@ -25,19 +25,8 @@ def kfold_tsv(summary: dict[str, dict[str, Any]], k: int) -> str:
 
 def fold_curves_png(fold_results: Sequence) -> bytes:
     """Validation (else training) accuracy and loss per epoch, one line per fold."""
-    fig = plots.new_figure(11, 4.2)
-    axes = fig.subplots(1, 2)
-    for fold, (training, _) in enumerate(fold_results, start=1):
-        split = "validation" if all("validation" in e.metrics for e in training.epochs) else "training"
-        epochs = [e.epoch for e in training.epochs]
-        for ax, key in zip(axes, ("loss", "accuracy_micro")):
-            ax.plot(epochs, [e.metrics[split][key] for e in training.epochs], marker="o", label=f"fold {fold} ({split})")
-    for ax, title in zip(axes, ("loss", "accuracy")):
-        ax.set_title(f"{title} per epoch")
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=8)
-    return plots.to_png(fig)
+    return plots.overlaid_learning_curves_png([(f"fold {fold}", training.epochs)
+                                               for fold, (training, _) in enumerate(fold_results, start=1)])
 
 
 def write_kfold_report(fold_results: Sequence, summary: dict, k: int, dataset, resolved_config: dict, seed: int,

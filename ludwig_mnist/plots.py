@@ -242,3 +242,20 @@ def class_distribution_png(class_names: Sequence[str], frequencies: Mapping[str,
     ax.set_title("Rows per class (all splits)", fontsize=10)
     ax.grid(True, axis="y", alpha=0.3)
     return to_png(fig)
+
+
+def overlaid_learning_curves_png(named_epochs: Sequence[tuple[str, Sequence[EpochStats]]]) -> bytes:
+    """Validation (else training) loss and accuracy per epoch, one line per named run (compare, k-fold)."""
+    fig = new_figure(11, 4.2)
+    axes = fig.subplots(1, 2)
+    for name, epochs in named_epochs:
+        split = "validation" if all("validation" in e.metrics for e in epochs) else "training"
+        for ax, key in zip(axes, ("loss", "accuracy_micro")):
+            ax.plot([e.epoch for e in epochs], [e.metrics[split][key] for e in epochs], marker="o",
+                    label=f"{safe_label(name)} ({split})")
+    for ax, title in zip(axes, ("loss", "accuracy")):
+        ax.set_title(f"{title} per epoch")
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=8)
+    return to_png(fig)
