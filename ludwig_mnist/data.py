@@ -26,6 +26,7 @@ from .errors import DataError
 from .folders import folder_table
 from .images import ImageSpec, decode_images, infer_image_spec
 from .results import SPLIT_NAMES, DatasetSummary
+from .streaming import CACHE_NAME, decode_to_cache
 
 SPLIT_CODES = {0: "training", 1: "validation", 2: "test"}
 CARVED_VALIDATION_FRACTION = 0.1
@@ -313,10 +314,7 @@ def prepare_data(config: ExperimentConfig, dataset_path: Path | None, archive_pa
                                              **pixel_limit)
     else:
         # Streamed: decoded once, chunk by chunk, into a .npy cache next to the extracted files; the splits
-        # are views of it and training reads the batches it needs (streaming.py).  streaming imports Keras, so
-        # only here; importing does not start TensorFlow's runtime, so runtime.configure() still sizes its threads.
-        from .streaming import CACHE_NAME, decode_to_cache
-
+        # are views of it and training reads the batches it needs (streaming.py).
         images, decode_notes = decode_to_cache([paths[i] for i in order], spec, Path(work_dir) / CACHE_NAME,
                                                resize_method=pre.resize_method, num_workers=num_workers,
                                                sources=[sources[i] for i in order], **pixel_limit)

@@ -9,7 +9,7 @@ so the process's resident set does not grow with the file: the kernel's page
 cache may keep the file, and gives it back under memory pressure.  The cache
 is a standard ``.npy`` file (``np.load(path, mmap_mode="r")`` opens it).
 
-This module imports Keras; data.py imports it only when a run streams.
+Keras is imported only when ImageBatches is first used (by train.py), not by the data stage.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
-import keras
 import numpy as np
 
 from .errors import DataError
@@ -177,35 +176,51 @@ def is_streamed(images) -> bool:
     return isinstance(images, DiskImages)
 
 
-class ImageBatches(keras.utils.PyDataset):
-    """Batches of (x (B, H, W, C) uint8, y (B,)) from DiskImages or an array, for ``fit``; x only when labels is None.
+def __getattr__(name: str):
+    """``ImageBatches`` is defined on first use: it subclasses keras.utils.PyDataset, and the data stage, which
+    writes the cache, runs before TensorFlow is imported (bad input fails fast) and must not import Keras."""
+    if name == "ImageBatches":
+        globals()[name] = _define_image_batches()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    With shuffle, each epoch has its own permutation drawn from (seed, epoch): every row is seen once per
-    epoch and a run is reproducible.  Pass ``shuffle=False`` to ``fit``: the order is decided here.
-    """
 
-    def __init__(self, images, labels: np.ndarray | None, batch_size: int, *, shuffle: bool = False, seed: int = 0):
-        super().__init__()  # one worker: a batch is ~100 preads, far cheaper than a training step
-        self.images, self.labels, self.batch_size = images, labels, int(batch_size)
-        self.shuffle, self.seed, self.epoch = shuffle, seed, 0
-        self.order = self._permutation()
+def _define_image_batches() -> type:
+    import keras
 
-    def _permutation(self) -> np.ndarray:
-        if not self.shuffle:
-            return np.arange(len(self.images))
-        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.images))
+    class ImageBatches(keras.utils.PyDataset):
+        """Batches of (x (B, H, W, C) uint8, y (B,)) from DiskImages or an array, for ``fit``; only x when labels
+        is None (``predict``).
 
-    def __len__(self) -> int:
-        return math.ceil(len(self.images) / self.batch_size)
+        With shuffle, each epoch has its own permutation drawn from (seed, epoch): every row is seen once per
+        epoch and a run is reproducible.  Pass ``shuffle=False`` to ``fit``: the order is decided here.
+        """
 
-    def __getitem__(self, index: int):
-        rows = self.order[index * self.batch_size: (index + 1) * self.batch_size]
-        if not self.shuffle:  # a contiguous slice: one read
-            x = np.asarray(self.images[int(rows[0]): int(rows[-1]) + 1])
-        else:
-            x = self.images[rows]
-        return x if self.labels is None else (x, self.labels[rows])
+        def __init__(self, images, labels: np.ndarray | None, batch_size: int, *, shuffle: bool = False,
+                     seed: int = 0):
+            super().__init__()  # one worker: a batch is ~100 preads, far cheaper than a training step
+            self.images, self.labels, self.batch_size = images, labels, int(batch_size)
+            self.shuffle, self.seed, self.epoch = shuffle, seed, 0
+            self.order = self._permutation()
 
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self.order = self._permutation()
+        def _permutation(self) -> np.ndarray:
+            if not self.shuffle:
+                return np.arange(len(self.images))
+            return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.images))
+
+        def __len__(self) -> int:
+            return math.ceil(len(self.images) / self.batch_size)
+
+        def __getitem__(self, index: int):
+            rows = self.order[index * self.batch_size: (index + 1) * self.batch_size]
+            if not self.shuffle:  # a contiguous slice: one read
+                x = np.asarray(self.images[int(rows[0]): int(rows[-1]) + 1])
+            else:
+                x = self.images[rows]
+            return x if self.labels is None else (x, self.labels[rows])
+
+        def on_epoch_end(self) -> None:
+            self.epoch += 1
+            self.order = self._permutation()
+
+    return ImageBatches
