@@ -54,12 +54,8 @@ def make_regularizer(config: ExperimentConfig):
     return keras.regularizers.L1L2(l1=strength, l2=strength)
 
 
-def _conv_block(x, layer: ConvLayer, index: int, regularizer=None):
-    """Ludwig's order inside a conv layer: conv → norm → activation → dropout → pool."""
-    prefix = f"conv_{index}"
-    x = layers.Conv2D(layer.out_channels, layer.kernel_size, strides=layer.stride, padding=layer.padding,
-                      dilation_rate=layer.dilation, use_bias=layer.use_bias, kernel_regularizer=regularizer,
-                      name=prefix)(x)
+def _norm_activation_dropout(x, layer: ConvLayer | FCLayer, prefix: str):
+    """The part Ludwig's conv and fc layers share, in its order: norm → activation → dropout."""
     norm = _norm(layer.norm, f"{prefix}_norm")
     if norm is not None:
         x = norm(x)
@@ -67,6 +63,16 @@ def _conv_block(x, layer: ConvLayer, index: int, regularizer=None):
         x = layers.Activation(_activation(layer.activation), name=f"{prefix}_{layer.activation}")(x)
     if layer.dropout > 0:
         x = layers.Dropout(layer.dropout, name=f"{prefix}_dropout")(x)
+    return x
+
+
+def _conv_block(x, layer: ConvLayer, index: int, regularizer=None):
+    """Ludwig's order inside a conv layer: conv → norm → activation → dropout → pool."""
+    prefix = f"conv_{index}"
+    x = layers.Conv2D(layer.out_channels, layer.kernel_size, strides=layer.stride, padding=layer.padding,
+                      dilation_rate=layer.dilation, use_bias=layer.use_bias, kernel_regularizer=regularizer,
+                      name=prefix)(x)
+    x = _norm_activation_dropout(x, layer, prefix)
     if layer.pool_kernel_size:
         pool = layers.MaxPooling2D if layer.pool_function == "max" else layers.AveragePooling2D
         x = pool(pool_size=layer.pool_kernel_size, strides=layer.pool_stride or layer.pool_kernel_size,
@@ -78,13 +84,7 @@ def fc_stack(x, fc_layers: tuple[FCLayer, ...], prefix: str, regularizer=None):
     for index, layer in enumerate(fc_layers):
         name = f"{prefix}_{index}"
         x = layers.Dense(layer.output_size, use_bias=layer.use_bias, kernel_regularizer=regularizer, name=name)(x)
-        norm = _norm(layer.norm, f"{name}_norm")
-        if norm is not None:
-            x = norm(x)
-        if layer.activation:
-            x = layers.Activation(_activation(layer.activation), name=f"{name}_{layer.activation}")(x)
-        if layer.dropout > 0:
-            x = layers.Dropout(layer.dropout, name=f"{name}_dropout")(x)
+        x = _norm_activation_dropout(x, layer, name)
     return x
 
 
