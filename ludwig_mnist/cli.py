@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 
 from . import __version__, runtime
-from .archive import ArchiveLimits
+from .config import load_config
+from .data.archive import ArchiveLimits
 from .errors import UserInputError
+from .options import DataOptions, PredictOptions, RunOptions
 
 EXIT_USER_ERROR = 2
 
@@ -115,14 +117,25 @@ def _log(message: str) -> None:
     print(message, flush=True)
 
 
-def _limits(args: argparse.Namespace) -> ArchiveLimits:
-    return ArchiveLimits(max_total_bytes=args.max_archive_bytes, max_members=args.max_archive_members,
-                         max_ratio=args.max_archive_ratio)
+def data_options(args: argparse.Namespace) -> DataOptions:
+    limits = ArchiveLimits(max_total_bytes=args.max_archive_bytes, max_members=args.max_archive_members,
+                           max_ratio=args.max_archive_ratio)
+    return DataOptions(raw_data=args.raw_data, dataset=args.dataset, data_format=args.data_format,
+                       labels_from=getattr(args, "labels_from", "folder"), limits=limits,
+                       max_image_pixels=args.max_image_pixels)
+
+
+def run_options(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(data=data_options(args), output_directory=args.output_directory,
+                      random_seed=args.random_seed, eval_split=getattr(args, "eval_split", "test"),
+                      model_load_path=getattr(args, "model_load_path", None),
+                      model_resume_path=getattr(args, "model_resume_path", None),
+                      tensorboard=getattr(args, "tensorboard", False), command=tuple(sys.argv))
 
 
 def run(args: argparse.Namespace) -> None:
     if args.command == "experiment" and args.k_fold:
-        from .kfold import run_kfold
+        from .pipelines.kfold import run_kfold
 
         ignored = [flag for flag, used in (("--tensorboard", args.tensorboard), ("--model_load_path", args.model_load_path),
                                            ("--model_resume_path", args.model_resume_path),
@@ -130,35 +143,25 @@ def run(args: argparse.Namespace) -> None:
         if ignored:
             raise UserInputError(f"--k_fold cannot be combined with {', '.join(ignored)}: cross-validation trains "
                                  "a fresh model per fold and evaluates each on its held-out fold")
-        run_kfold(args.config, args.dataset, args.raw_data, args.output_directory, k=args.k_fold,
-                  random_seed=args.random_seed, data_format=args.data_format,
-                  limits=_limits(args), max_image_pixels=args.max_image_pixels,
-                  labels_from=args.labels_from, log=_log)
+        run_kfold(load_config(args.config), run_options(args), args.k_fold, log=_log)
     elif args.command == "experiment":
-        from .experiment import run_experiment
+        from .pipelines.experiment import run_experiment
 
-        limits = _limits(args)
-        run_experiment(args.config, args.dataset, args.raw_data, args.output_directory,
-                       random_seed=args.random_seed, eval_split=args.eval_split, data_format=args.data_format,
-                       limits=limits, max_image_pixels=args.max_image_pixels, command=sys.argv, log=_log,
-                       tensorboard=args.tensorboard, labels_from=args.labels_from,
-                       model_load_path=args.model_load_path, model_resume_path=args.model_resume_path)
+        # The config is parsed before the output directory is touched: a bad config writes nothing.
+        run_experiment(load_config(args.config), run_options(args), log=_log)
     elif args.command == "compare":
-        from .compare import run_compare
-        from .experiment import run_experiment
+        from .config.hyperopt import read_grid_search
+        from .pipelines.compare import run_compare
 
-        run_compare(args.config, args.grid, args.dataset, args.raw_data, args.output_directory,
-                    overrides=(args.metric, args.metric_split, args.goal), random_seed=args.random_seed, run_one=run_experiment, log=_log,
-                    data_format=args.data_format, limits=_limits(args),
-                    max_image_pixels=args.max_image_pixels, command=sys.argv, labels_from=args.labels_from)
+        search = read_grid_search(args.config, args.grid, (args.metric, args.metric_split, args.goal))
+        run_compare(search, run_options(args), log=_log)
     elif args.command == "predict":
-        from .predict import run_predict
+        from .pipelines.predict import run_predict
 
-        run_predict(args.model_path, args.dataset, args.raw_data, args.output_directory, batch_size=args.batch_size,
-                    data_format=args.data_format, limits=_limits(args),
-                    max_image_pixels=args.max_image_pixels, log=_log)
+        run_predict(PredictOptions(model_path=args.model_path, data=data_options(args),
+                                   output_directory=args.output_directory, batch_size=args.batch_size), log=_log)
     elif args.command == "mnist-dataset":
-        from .mnist_dataset import build_mnist_dataset
+        from .data.mnist import build_mnist_dataset
 
         zip_path, csv_path = build_mnist_dataset(args.output_directory, args.idx_dir, args.train, args.test,
                                                  seed=args.seed)

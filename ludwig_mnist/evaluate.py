@@ -280,7 +280,18 @@ def evaluate_predictions(
         "overall_stats": overall_stats,
         "per_class_stats": per_class_stats,
     }
-    return SplitEvaluation(split, names, y, p.astype(np.float32), statistics, int(unseen_label_count))
+    return SplitEvaluation(split, names, y, p.astype(np.float32), statistics, int(unseen_label_count),
+                           confusion=cm, roc=roc_curves(y, p), micro_roc=micro_average_roc(y, p))
+
+
+def micro_average_roc(y_true: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """ROC of all (row, class) pairs pooled as one binary problem; None when undefined."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    classes = np.arange(probabilities.shape[1])
+    positive = (np.asarray(y_true)[:, None] == classes[None, :]).ravel().astype(np.int64)
+    scores = probabilities.ravel()
+    # class 1 of the two-column problem [1 - score, score] is "this pair is the true class"
+    return roc_curves(positive, np.column_stack([1.0 - scores, scores])).get(1)
 
 
 def test_statistics_json(evaluation: SplitEvaluation, output_feature_name: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ test without training anything.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,10 @@ class SplitEvaluation:
     probabilities: np.ndarray
     statistics: dict[str, Any]
     unseen_label_count: int = 0
+    # Computed once by evaluate.evaluate_predictions; the report draws from them and recomputes nothing.
+    confusion: np.ndarray | None = None  # (C, C) int64 counts, rows = true class; unseen labels left out
+    roc: dict[int, tuple[np.ndarray, np.ndarray, float]] | None = None  # class → (fpr, tpr, auc), one-vs-rest
+    micro_roc: tuple[np.ndarray, np.ndarray, float] | None = None  # all (row, class) pairs as one problem
 
     @property
     def y_pred(self) -> np.ndarray:
@@ -136,3 +141,38 @@ class ExperimentResult:
     misclassified: tuple[ImageExample, ...] = ()
     training_samples: tuple[ImageExample, ...] = ()
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def shown_split(self) -> str:
+        """The split the report and gallery show: eval_split, or (when that split is empty, which the run's
+        notes say) the last split evaluated, in SPLIT_NAMES order."""
+        return shown_split(self.eval_split, self.evaluations)
+
+    @property
+    def shown_evaluation(self) -> SplitEvaluation:
+        return self.evaluations[self.shown_split]
+
+
+def shown_split(eval_split: str, evaluated) -> str:
+    """eval_split if it was evaluated, else the last evaluated split in SPLIT_NAMES order."""
+    if eval_split in evaluated:
+        return eval_split
+    present = [s for s in SPLIT_NAMES if s in evaluated]
+    if not present:
+        raise ValueError("no split was evaluated")
+    return present[-1]
+
+
+def plain(value: Any) -> Any:
+    """Config values as plain YAML types (tuples, numpy scalars and paths are not)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)

@@ -1,7 +1,7 @@
-"""Process-wide runtime setup: CPU threads, GPU detection, seeds, determinism, versions.
+"""Process-wide runtime setup (once, guarded): CPU threads, GPU memory growth, determinism, versions;
+and per-run seeding.
 
-Must run before TensorFlow executes its first op: thread pools cannot be
-resized afterwards.
+setup_process() must run before TensorFlow executes its first op: thread pools cannot be resized afterwards.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from functools import lru_cache
+import threading
 from pathlib import Path
 
 from . import __version__
@@ -39,42 +39,62 @@ def quiet_tensorflow() -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
-@lru_cache(maxsize=1)
+_setup_lock = threading.Lock()
+_environment: RunEnvironment | None = None  # set by the first setup_process(); never changed after
+
+
+def setup_process() -> RunEnvironment:
+    """Once per process, before TensorFlow runs its first op: thread pools, determinism, GPU memory growth.
+
+    Thread pools cannot be resized and memory growth cannot be set once the devices are initialised, so a
+    second call (a second run in one process: compare, k-fold, notebooks, tests) returns the first setup.
+    """
+    global _environment
+    with _setup_lock:
+        if _environment is not None:
+            return _environment
+        quiet_tensorflow()
+        import tensorflow as tf
+
+        threads = granted_cpu_threads()
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            # Two inter-op threads let the input pipeline overlap with compute
+            # without oversubscribing the granted cores.
+            tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+        except RuntimeError:  # TensorFlow already ran an op in this process (imported and used by the caller)
+            threads = tf.config.threading.get_intra_op_parallelism_threads() or threads
+        # Same seed twice on CPU → identical statistics.
+        tf.config.experimental.enable_op_determinism()
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            names = []
+            for gpu in gpus:
+                try:
+                    tf.config.experimental.set_memory_growth(gpu, True)
+                except RuntimeError:  # devices already initialised by the caller: growth stays as they set it
+                    pass
+                details = tf.config.experimental.get_device_details(gpu)
+                names.append(details.get("device_name", gpu.name))
+            device = "GPU: " + ", ".join(names)
+        else:
+            device = f"CPU ({threads} thread{'s' if threads != 1 else ''})"
+        _environment = RunEnvironment(versions=library_versions(), device=device, threads=threads)
+        return _environment
+
+
+def seed_run(seed: int) -> None:
+    """Every RNG (Python, NumPy, TensorFlow/Keras) from this run's seed; called at the start of each run."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
 def configure(seed: int) -> RunEnvironment:
-    """Seed everything, make ops deterministic and size the thread pools. Returns what was set up."""
-    quiet_tensorflow()
-    import tensorflow as tf
-    import keras
-
-    threads = granted_cpu_threads()
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        # Two inter-op threads let the input pipeline overlap with compute
-        # without oversubscribing the granted cores.
-        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
-    except RuntimeError:  # already initialised (e.g. a second run in one test process)
-        pass
-    keras.utils.set_random_seed(seed)
-    # Same seed twice on CPU → identical statistics.
-    tf.config.experimental.enable_op_determinism()
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        names = []
-        for gpu in gpus:
-            tf.config.experimental.set_memory_growth(gpu, True)
-            details = tf.config.experimental.get_device_details(gpu)
-            names.append(details.get("device_name", gpu.name))
-        device = "GPU: " + ", ".join(names)
-    else:
-        device = f"CPU ({threads} thread{'s' if threads != 1 else ''})"
-    return RunEnvironment(versions=library_versions(), device=device, threads=threads)
-
-
-def reseed(seed: int) -> None:
-    """Reset all RNGs (configure() is cached per process; each run must still start from its seed)."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
+    """The process setup (once) and this run's seed (every time)."""
+    environment = setup_process()
+    seed_run(seed)
+    return environment
 
 
 def library_versions() -> dict[str, str]:

@@ -1,0 +1,448 @@
+"""Safe extraction of the raw-data archive (zip or tar) that holds the images.
+
+Galaxy hands us the archive as ``dataset_123.dat``, so the format is sniffed
+from magic bytes, never from the extension.  Every entry is checked *before*
+anything is written: path escapes (zip-slip), links, device files, member count,
+total size and compression ratio (zip bombs).  While extracting, bytes are
+counted as they are written, so a header that under-declares a member's size
+cannot smuggle more data past the limits.  Links are never created or followed.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import stat
+import tarfile
+import unicodedata
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Iterator, Sequence
+
+from ..errors import ArchiveError, DataError, OutputError
+from ..wording import MAX_LISTED, listed, plural
+from .paths import UnsafePath, safe_parts
+
+DEFAULT_MAX_ARCHIVE_BYTES = 4 * 1024**3  # 4 GiB uncompressed; full MNIST as PNG is ~20 MB
+DEFAULT_MAX_MEMBERS = 1_000_000  # full MNIST has 70,000
+DEFAULT_MAX_RATIO = 200.0  # PNG/JPEG barely compress (~1:1); bombs reach 1000:1 and more
+
+# Command-line flags that raise each limit, named in the error messages.
+MAX_BYTES_FLAG = "--max_archive_bytes"
+MAX_MEMBERS_FLAG = "--max_archive_members"
+MAX_RATIO_FLAG = "--max_archive_ratio"
+
+# Below this many uncompressed bytes a ratio says nothing: a 10 KB black bitmap
+# deflates 300:1 yet cannot hurt anyone.  Bombs are big by definition.
+RATIO_CHECK_MIN_BYTES = 1024**2
+
+_COPY_CHUNK = 1024**2
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    max_total_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES  # total uncompressed size
+    max_members: int = DEFAULT_MAX_MEMBERS  # entries of any kind, folders included
+    max_ratio: float = DEFAULT_MAX_RATIO  # uncompressed/compressed, whole archive and per member
+
+
+@dataclass(frozen=True)
+class ExtractedArchive:
+    root: Path  # directory that CSV image paths are relative to
+    file_count: int
+    total_bytes: int
+    notes: tuple[str, ...]  # e.g. "skipped 1 link entry (...): foo -> /etc/passwd"
+
+
+# ---------------------------------------------------------------------------
+# Format sniffing
+
+_COMPRESSORS = {b"\x1f\x8b": ("gzip", gzip.open), b"BZh": ("bzip2", bz2.open), b"\xfd7zXZ\x00": ("xz", lzma.open)}
+_TAR_OF = {"gzip": "tar.gz", "bzip2": "tar.bz2", "xz": "tar.xz"}
+# Magic prefix -> name, for files that extract_archive does not read.
+_OTHER_MAGIC = {
+    b"\x89PNG\r\n\x1a\n": "PNG image", b"\xff\xd8\xff": "JPEG image", b"GIF8": "GIF image",
+    b"II*\x00": "TIFF image", b"MM\x00*": "TIFF image", b"%PDF": "PDF", b"7z\xbc\xaf\x27\x1c": "7z",
+    b"Rar!\x1a\x07": "RAR", b"\x28\xb5\x2f\xfd": "zstd", b"\x89HDF\r\n\x1a\n": "HDF5 file",
+}
+_PHRASES = {
+    "text": "a text file", "empty file": "an empty file", "unknown binary": "an unknown binary file",
+    "gzip": "a gzip-compressed file", "bzip2": "a bzip2-compressed file", "xz": "an xz-compressed file",
+    "zstd": "a zstd-compressed file", "7z": "a 7z archive", "RAR": "a RAR archive",
+}
+
+
+def describe_format(found: str) -> str:
+    """A ``sniff_format`` result as a phrase for messages: "a PNG image", "an empty file"."""
+    return _PHRASES.get(found, f"a {found}")
+
+
+def _is_tar_header(block: bytes) -> bool:
+    """True if a 512-byte block is a tar header (ustar magic, or a valid v7 checksum)."""
+    if len(block) < 512:
+        return False
+    if block[257:262] == b"ustar":
+        return True
+    try:
+        stored = int(block[148:156].replace(b"\x00", b" ").strip() or b"-1", 8)
+    except ValueError:
+        return False
+    return stored in tarfile.calc_chksums(block[:512])
+
+
+def sniff_format(path: Path | str) -> str:
+    """Name the format of a file from its first bytes.
+
+    Returns "zip", "tar", "tar.gz", "tar.bz2" or "tar.xz" for what
+    ``extract_archive`` reads, otherwise a human name such as "gzip",
+    "PNG image", "JPEG image", "PDF", "7z", "RAR", "text", "empty file" or
+    "unknown binary".
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(1024)
+    if not head:
+        return "empty file"
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
+        return "zip"
+    for magic, (compression, opener) in _COMPRESSORS.items():
+        if head.startswith(magic):
+            try:
+                with opener(path, "rb") as stream:
+                    inner = stream.read(512)
+            except (OSError, EOFError, lzma.LZMAError, zlib.error):
+                return compression  # corrupt or truncated stream: name the wrapper only
+            return _TAR_OF[compression] if _is_tar_header(inner) else compression
+    if _is_tar_header(head[:512]):
+        return "tar"
+    for magic, name in _OTHER_MAGIC.items():
+        if head.startswith(magic):
+            return name
+    if b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+            return "text"
+        except UnicodeDecodeError as error:
+            if error.start >= len(head) - 3:  # a character cut by the 1024-byte window
+                return "text"
+    return "unknown binary"
+
+
+def _not_an_archive(archive: Path, found: str, display_name: str) -> ArchiveError:
+    message = f"{display_name}: is {describe_format(found)}, not a zip or tar archive"
+    if found == "text":
+        with open(archive, "rb") as handle:
+            first_line = handle.read(200).decode("utf-8", "replace").splitlines()[0][:60]
+        message += f" (it starts with {first_line!r}; was the CSV given as the image archive?)"
+    elif found.endswith("image"):
+        message += "; put the images into a zip, e.g. `zip -r images.zip folder/`"
+    elif found in ("7z", "RAR", "zstd", "gzip", "bzip2", "xz"):
+        message += "; re-pack the images as .zip or .tar.gz"
+    return ArchiveError(message)
+
+
+# ---------------------------------------------------------------------------
+# Checks shared by zip and tar
+
+
+def _safe_parts(name: str, display_name: str) -> tuple[str, ...]:
+    """Split an entry name into path components, refusing anything that could escape dest."""
+    try:
+        return safe_parts(name, allow_empty=True)
+    except UnsafePath as unsafe:
+        if unsafe.reason == "absolute":
+            raise ArchiveError(f"{display_name}: entry {name!r} has an absolute path; refusing to extract") from None
+        raise ArchiveError(
+            f"{display_name}: entry {name!r} contains '..' and would be written outside "
+            "the extraction folder (zip-slip); refusing to extract"
+        ) from None
+
+
+def _is_macos_metadata(parts: tuple[str, ...]) -> bool:
+    return bool(parts) and (parts[0] == "__MACOSX" or parts[-1].startswith("._") or parts[-1] == ".DS_Store")
+
+
+def _over_limit(what: str, flag: str) -> ArchiveError:
+    return ArchiveError(f"{what}; raise the limit with {flag} if the archive is genuine")
+
+
+def _check_ratio(label: str, uncompressed: int, compressed: int, limits: ArchiveLimits) -> None:
+    if uncompressed >= RATIO_CHECK_MIN_BYTES and uncompressed > limits.max_ratio * max(compressed, 1):
+        raise _over_limit(
+            f"{label} unpacks to {uncompressed:,} bytes from {compressed:,}, a ratio over the limit "
+            f"of {limits.max_ratio:g}:1 (a possible zip bomb)",
+            MAX_RATIO_FLAG,
+        )
+
+
+def _check_totals(display_name: str, members: int, total: int, compressed: int, limits: ArchiveLimits) -> None:
+    if members > limits.max_members:
+        raise _over_limit(f"{display_name}: has more than {limits.max_members:,} entries", MAX_MEMBERS_FLAG)
+    if total > limits.max_total_bytes:
+        raise _over_limit(f"{display_name}: unpacks to more than {limits.max_total_bytes:,} bytes", MAX_BYTES_FLAG)
+    _check_ratio(display_name + ":", total, compressed, limits)
+
+
+class _Extraction:
+    """Writes checked entries under dest and keeps the counts and notes."""
+
+    def __init__(self, dest: Path, display_name: str, limits: ArchiveLimits) -> None:
+        self.dest = dest
+        self.display_name = display_name
+        self.limits = limits
+        self.written_total = 0
+        self.file_count = 0
+        self.links: list[str] = []
+        self.metadata_skipped = 0
+        self.made_dirs: set[Path] = set()  # saves a mkdir call per file: 70k files share 20 folders
+
+    def copy(self, source: BinaryIO, parts: tuple[str, ...], declared_size: int, entry_name: str) -> None:
+        """Stream one member to dest/parts, refusing more bytes than its header declared.
+
+        Read errors propagate unchanged (each format maps its own); write errors
+        become OutputError so that a full disk is not blamed on the archive.
+        """
+        target = self.dest.joinpath(*parts)
+        written = 0
+        with self._open_target(target, entry_name) as out:
+            while chunk := source.read(_COPY_CHUNK):
+                written += len(chunk)
+                self.written_total += len(chunk)
+                if written > declared_size:
+                    raise ArchiveError(
+                        f"{self.display_name}: entry {entry_name!r} holds more data than its header "
+                        f"declares ({declared_size:,} bytes); the archive is corrupt or malicious"
+                    )
+                if self.written_total > self.limits.max_total_bytes:
+                    raise _over_limit(
+                        f"{self.display_name}: unpacks to more than {self.limits.max_total_bytes:,} bytes",
+                        MAX_BYTES_FLAG,
+                    )
+                try:
+                    out.write(chunk)
+                except OSError as error:
+                    raise OutputError(f"cannot write extracted file {target}: {error.strerror}") from None
+        self.file_count += 1
+
+    def _open_target(self, target: Path, entry_name: str) -> BinaryIO:
+        try:
+            if target.parent not in self.made_dirs:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.made_dirs.add(target.parent)
+            return open(target, "wb")
+        except (NotADirectoryError, IsADirectoryError, FileExistsError):
+            raise self._clash(entry_name) from None
+        except OSError as error:
+            raise OutputError(f"cannot write extracted file {target}: {error.strerror}") from None
+
+    def make_dir(self, parts: tuple[str, ...], entry_name: str) -> None:
+        try:
+            self.dest.joinpath(*parts).mkdir(parents=True, exist_ok=True)
+        except (NotADirectoryError, FileExistsError):
+            raise self._clash(entry_name) from None
+        except OSError as error:
+            raise OutputError(f"cannot create folder {self.dest.joinpath(*parts)}: {error.strerror}") from None
+
+    def _clash(self, entry_name: str) -> ArchiveError:
+        return ArchiveError(f"{self.display_name}: entry {entry_name!r} is both a file and a folder in the archive")
+
+    def result(self) -> ExtractedArchive:
+        if self.file_count == 0:
+            raise ArchiveError(f"{self.display_name}: the archive contains no files")
+        notes = []
+        if self.links:
+            notes.append(
+                f"skipped {plural(len(self.links), 'link entry', 'link entries')} "
+                f"(links are never created): {listed(self.links)}"
+            )
+        if self.metadata_skipped:
+            notes.append(
+                f"skipped {plural(self.metadata_skipped, 'macOS metadata entry', 'macOS metadata entries')} "
+                "(__MACOSX/, ._*, .DS_Store)"
+            )
+        return ExtractedArchive(self.dest, self.file_count, self.written_total, tuple(notes))
+
+
+# ---------------------------------------------------------------------------
+# zip
+
+
+def _zip_kind(info: zipfile.ZipInfo) -> str:
+    """'dir', 'file', 'symlink' or 'special', from the unix mode in external_attr (if any)."""
+    mode = info.external_attr >> 16
+    if info.is_dir() or stat.S_ISDIR(mode):
+        return "dir"
+    if not stat.S_IFMT(mode) or stat.S_ISREG(mode):  # no unix mode (Windows tools) means a file
+        return "file"
+    return "symlink" if stat.S_ISLNK(mode) else "special"
+
+
+def _extract_zip(archive: Path, job: _Extraction) -> None:
+    name = job.display_name
+    try:
+        bundle = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise ArchiveError(f"{name}: is not a readable zip archive ({error})") from None
+    with bundle:
+        infos = bundle.infolist()
+        # Pass 1: check every entry before a single byte is written.
+        plan: list[tuple[zipfile.ZipInfo, tuple[str, ...], str]] = []
+        total = 0
+        for info in infos:
+            parts, kind = _safe_parts(info.filename, name), _zip_kind(info)
+            if kind == "special":
+                raise ArchiveError(f"{name}: entry {info.filename!r} is a device or pipe, not a file")
+            if _is_macos_metadata(parts):
+                job.metadata_skipped += 1
+                continue
+            if kind == "file":
+                total += info.file_size
+                _check_ratio(f"{name}: entry {info.filename!r}", info.file_size, info.compress_size, job.limits)
+            plan.append((info, parts, kind))
+        _check_totals(name, len(infos), total, archive.stat().st_size, job.limits)
+
+        # Pass 2: stream regular files; read link targets without creating links.
+        for info, parts, kind in plan:
+            if kind == "dir":
+                if parts:
+                    job.make_dir(parts, info.filename)
+                continue
+            try:
+                with bundle.open(info) as source:
+                    if kind == "symlink":
+                        job.links.append(f"{info.filename} -> {source.read(4096).decode('utf-8', 'replace')}")
+                    else:
+                        job.copy(source, parts, info.file_size, info.filename)
+            except (zipfile.BadZipFile, zlib.error, EOFError, lzma.LZMAError) as error:
+                raise ArchiveError(f"{name}: entry {info.filename!r} is corrupt or truncated ({error})") from None
+            except (NotImplementedError, RuntimeError) as error:  # unsupported compression; encrypted
+                raise ArchiveError(
+                    f"{name}: entry {info.filename!r} cannot be read ({error}); "
+                    "re-create the zip with standard Deflate and no password"
+                ) from None
+
+
+# ---------------------------------------------------------------------------
+# tar
+
+
+def _checked_tar_members(bundle: tarfile.TarFile, job: _Extraction, compressed: int) -> Iterator[tarfile.TarInfo]:
+    """Yield members, enforcing the limits as the headers stream by.
+
+    Checking incrementally stops a tar bomb after at most the limit's worth of
+    decompression, instead of after reading the whole stream.
+    """
+    count = total = 0
+    for member in bundle:
+        count += 1
+        total += member.size if member.isreg() else 0
+        _check_totals(job.display_name, count, total, compressed, job.limits)
+        yield member
+
+
+def _extract_tar(archive: Path, job: _Extraction) -> None:
+    name = job.display_name
+    try:
+        with tarfile.open(archive, "r:*") as bundle:
+            # Pass 1: headers only.  Data blocks are skipped; nothing is written yet.
+            plan: list[tuple[tarfile.TarInfo, tuple[str, ...]]] = []
+            for member in _checked_tar_members(bundle, job, archive.stat().st_size):
+                parts = _safe_parts(member.name, name)
+                if member.ischr() or member.isblk() or member.isfifo():
+                    raise ArchiveError(f"{name}: entry {member.name!r} is a device or pipe, not a file")
+                if member.issym() or member.islnk():
+                    job.links.append(f"{member.name} -> {member.linkname}")
+                elif _is_macos_metadata(parts):
+                    job.metadata_skipped += 1
+                elif (member.isreg() or member.isdir()) and parts:
+                    plan.append((member, parts))
+            # Pass 2: stream the regular files.
+            for member, parts in plan:
+                if member.isdir():
+                    job.make_dir(parts, member.name)
+                    continue
+                with bundle.extractfile(member) as source:
+                    job.copy(source, parts, member.size, member.name)
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError) as error:
+        # OutputError/ArchiveError are not OSErrors, so they pass through untouched.
+        raise ArchiveError(f"{name}: is a damaged or truncated tar archive ({error})") from None
+
+
+# ---------------------------------------------------------------------------
+# Public entry points
+
+
+def extract_archive(
+    archive: Path, dest: Path, limits: ArchiveLimits = ArchiveLimits(), display_name: str | None = None
+) -> ExtractedArchive:
+    """Extract a zip or (compressed) tar archive into ``dest`` safely.
+
+    ``display_name`` is how errors name the archive (defaults to the file name).
+    Unsafe entries and limits raise ArchiveError before anything is written.
+    """
+    archive, dest = Path(archive), Path(dest)
+    display_name = display_name or archive.name
+    if not archive.is_file():
+        raise ArchiveError(f"{display_name}: archive file not found")
+    found = sniff_format(archive)
+    if found != "zip" and not found.startswith("tar"):
+        raise _not_an_archive(archive, found, display_name)
+    dest.mkdir(parents=True, exist_ok=True)
+    job = _Extraction(dest, display_name, limits)
+    if found == "zip":
+        _extract_zip(archive, job)
+    else:
+        _extract_tar(archive, job)
+    return job.result()
+
+
+def table_path(raw: str, where: str, outside: str, rule: str) -> str:
+    """A table's image path as a normalised relative POSIX path; refuses escapes from its root.
+
+    Messages: "{where}: image path 'x' is absolute; paths must be {rule}" and "... points outside {outside}; ...".
+    """
+    try:
+        return str(PurePosixPath(*safe_parts(raw)))
+    except UnsafePath as unsafe:
+        problem = "is absolute" if unsafe.reason == "absolute" else f"points outside {outside}"
+        raise DataError(f"{where}: image path {raw!r} {problem}; paths must be {rule}") from None
+
+
+def locate_images(
+    extracted: ExtractedArchive, relative_paths: Sequence[str], row_numbers: Sequence[int] | None = None
+) -> list[Path]:
+    """Map CSV image paths to extracted files, in order.
+
+    Each path is tried at the archive root, then inside the archive's single
+    top-level folder if it has one (a zip of ``mnist_images/`` with CSV paths
+    like ``training/0/1.png``).  ``row_numbers`` label rows in messages; the
+    default ``index + 2`` is the line number in a CSV with one header line.
+    """
+    lines = list(row_numbers) if row_numbers is not None else range(2, len(relative_paths) + 2)
+    root = extracted.root
+    top_entries = list(root.iterdir())
+    bases = [root] + ([top_entries[0]] if len(top_entries) == 1 and top_entries[0].is_dir() else [])
+    located: list[Path] = []
+    missing: list[str] = []
+    for raw, line in zip(relative_paths, lines):
+        relative = table_path(raw, f"CSV line {line}", "the image archive", "relative to the archive root")
+        # NFC/NFD variants only on a miss: macOS zips store decomposed names, CSVs composed ones.
+        variants = [relative]
+        if not relative.isascii():
+            variants += [unicodedata.normalize(form, relative) for form in ("NFC", "NFD")]
+        found = next((base / v for v in variants for base in bases if os.path.isfile(os.path.join(base, v))), None)
+        if found is None:
+            missing.append(f"line {line}: {raw!r}")
+        else:
+            located.append(found)
+    if missing:
+        top_names = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in top_entries)
+        raise DataError(
+            f"{len(missing)} of {len(relative_paths)} image paths in the CSV are not in the archive "
+            f"(first: {'; '.join(missing[:MAX_LISTED])}); "
+            f"the archive's top level holds {listed(top_names) or 'nothing'}"
+        )
+    return located

@@ -1,0 +1,261 @@
+"""The data stage's entry point: config + DataOptions → PreparedData (metadata, decoded splits, summary).
+
+    table (table.py) or archive folders (folders.py) → rows checked, empty ones dropped (drop_row)
+        → vocabulary (descending frequency) → splits (splits.py) → archive extracted safely (archive.py)
+        → image size inferred from the training rows → decoded into memory, or into the on-disk cache
+          (cache.py, preprocessing.in_memory: false) → one SplitData per non-empty split
+
+PreparedData is a value: a pipeline that trains several models on the same rows (compare, k-fold)
+prepares once.  Nothing under data/ imports TensorFlow or Keras (a test checks).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .. import __version__
+from ..config import ExperimentConfig
+from ..errors import DataError
+from ..options import DataOptions
+from ..results import SPLIT_NAMES, DatasetSummary
+from ..wording import MAX_LISTED, plural
+from .archive import ArchiveLimits, ExtractedArchive, extract_archive, locate_images
+from .cache import CACHE_NAME, decode_to_cache
+from .folders import folder_table
+from .images import DEFAULT_MAX_IMAGE_PIXELS, ImageSpec, decode_images, infer_image_spec
+from .splits import SPLIT_CODES, assign_splits
+from .table import LINE_COLUMN, build_vocabulary, drop_missing, read_table, require_column
+
+EXTRACTED_DIR = "raw_data"  # the archive is extracted to work_dir/EXTRACTED_DIR
+POOLED_SPLIT = "training"  # prepare_data(pooled=True) puts every row here, for k-fold to deal into folds
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What preprocessing learned from the training data; saved as training_set_metadata.json."""
+
+    input_name: str
+    input_column: str
+    output_name: str
+    output_column: str
+    class_names: tuple[str, ...]  # idx2str
+    class_frequencies: dict[str, int]
+    image: ImageSpec
+    resize_method: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Ludwig's training_set_metadata layout (one entry per feature)."""
+        return {
+            self.input_name: {
+                "column": self.input_column,
+                "preprocessing": {"height": self.image.height, "width": self.image.width,
+                                  "num_channels": self.image.num_channels, "resize_method": self.resize_method},
+                "reshape": [self.image.height, self.image.width, self.image.num_channels],
+            },
+            self.output_name: {
+                "column": self.output_column,
+                "idx2str": list(self.class_names),
+                "str2idx": {name: i for i, name in enumerate(self.class_names)},
+                "str2freq": dict(self.class_frequencies),
+                "vocab_size": len(self.class_names),
+            },
+            "ludwig_mnist_version": __version__,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], input_name: str, output_name: str) -> "Metadata":
+        image, label = data[input_name], data[output_name]
+        pre = image["preprocessing"]
+        return cls(input_name=input_name, input_column=image.get("column", input_name),
+                   output_name=output_name, output_column=label.get("column", output_name),
+                   class_names=tuple(label["idx2str"]), class_frequencies=dict(label.get("str2freq", {})),
+                   image=ImageSpec(int(pre["height"]), int(pre["width"]), int(pre["num_channels"])),
+                   resize_method=pre.get("resize_method", "interpolate"))
+
+
+@dataclass(frozen=True)
+class SplitData:
+    name: str
+    images: np.ndarray  # (N, H, W, C) uint8; a data.cache.DiskImages view of it when preprocessing.in_memory is false
+    labels: np.ndarray  # (N,) int32 indices into Metadata.class_names
+    sources: tuple[str, ...]  # image paths as written in the CSV
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    metadata: Metadata
+    splits: dict[str, SplitData]  # only non-empty splits, in SPLIT_NAMES order
+    summary: DatasetSummary
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def preparation_key(config: ExperimentConfig) -> tuple:
+    """The parts of a config that decide what prepare_data returns: configs with equal keys share one
+    PreparedData (compare's grid points that change only trainer or model keys)."""
+    feature_in, feature_out = config.input_feature, config.output_feature
+    return (feature_in.name, feature_in.column_name, feature_in.preprocessing, feature_out.name,
+            feature_out.column_name, config.preprocessing)
+
+
+# ---------------------------------------------------------------- shared with predict
+
+
+def extract(archive_path: Path, work_dir: Path, limits: ArchiveLimits | None,
+            log: Callable[[str], None]) -> tuple[ExtractedArchive, float]:
+    """The archive, safely extracted to work_dir/EXTRACTED_DIR; returns it and the seconds it took."""
+    start = time.perf_counter()
+    extracted = extract_archive(Path(archive_path), Path(work_dir) / EXTRACTED_DIR,
+                                limits if limits is not None else ArchiveLimits())
+    seconds = time.perf_counter() - start
+    log(f"extracted {extracted.file_count} files ({extracted.total_bytes / 1e6:.1f} MB) in {seconds:.1f} s")
+    return extracted, seconds
+
+
+def discard_extracted(work_dir: Path) -> threading.Thread:
+    """Delete the extracted image files in the background; the decoded pixels are all that is read again.
+
+    Unlinking them (70k MNIST files: 4-80 s on a busy local disk, longer on network storage) overlaps
+    training instead of ending the job.  Join the thread before the work directory is removed.
+    """
+    thread = threading.Thread(target=shutil.rmtree, args=(Path(work_dir) / EXTRACTED_DIR, True),
+                              name="delete-extracted-images", daemon=True)
+    thread.start()
+    return thread
+
+
+def decode(paths: Sequence[Path], spec: ImageSpec, *, in_memory: bool, resize_method: str, work_dir: Path,
+           sources: Sequence[str], num_workers: int, max_image_pixels: int | None):
+    """(N, H, W, C) uint8 pixels in ``paths`` order: an array, or (in_memory false) DiskImages of the on-disk
+    cache in work_dir; plus the DecodeCounts.  The cache is decoded chunk by chunk, so memory stays bounded."""
+    limit = max_image_pixels or DEFAULT_MAX_IMAGE_PIXELS
+    if in_memory:
+        return decode_images(paths, spec, resize_method=resize_method, num_workers=num_workers, sources=sources,
+                             max_image_pixels=limit)
+    return decode_to_cache(paths, spec, Path(work_dir) / CACHE_NAME, resize_method=resize_method,
+                           num_workers=num_workers, sources=sources, max_image_pixels=limit)
+
+
+# ---------------------------------------------------------------- the whole stage
+
+
+def _class_index(config: ExperimentConfig, labels, like: Metadata | None, dataset_name: str):
+    """(class names, frequencies, (N,) int32 label index) following Ludwig's vocabulary, or a loaded model's."""
+    label_column = config.output_feature.column_name
+    class_names, frequencies = build_vocabulary(labels)
+    if like is not None:
+        unknown = sorted(set(class_names) - set(like.class_names))
+        if unknown:
+            raise DataError(f"dataset {dataset_name}: classes {', '.join(map(repr, unknown[:MAX_LISTED]))} are not "
+                            f"among the loaded model's {len(like.class_names)} classes; train a new model for new "
+                            "classes")
+        class_names = like.class_names
+        frequencies = {name: frequencies.get(name, 0) for name in class_names}
+    if len(class_names) < 2:
+        raise DataError(f"dataset {dataset_name}: column '{label_column}' has a single class "
+                        f"({class_names[0]!r}); a classifier needs at least two")
+    str2idx = {name: i for i, name in enumerate(class_names)}
+    return class_names, frequencies, labels.map(str2idx).to_numpy().astype(np.int32)
+
+
+def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path, *, seed: int,
+                 num_workers: int = 1, like: Metadata | None = None, pooled: bool = False,
+                 log: Callable[[str], None] = print) -> PreparedData:
+    """options.dataset None: a folder-format archive (train/<class>/…), see folders.py.
+
+    like: a saved model's metadata (fine-tuning, resuming): its class order and image size are kept, so the
+    loaded weights mean the same classes and see the same input shape.
+    pooled: every usable row in one POOLED_SPLIT, whatever the config's split says (k-fold makes its own).
+    """
+    feature_in, feature_out = config.input_feature, config.output_feature
+    image_column, label_column = feature_in.column_name, feature_out.column_name
+    dataset_name = options.dataset_name
+    timings: dict[str, float] = {}
+    notes = []
+    extracted, folder_splits = None, False
+
+    start = time.perf_counter()
+    if options.dataset is None:
+        extracted, timings["extract"] = extract(options.raw_data, work_dir, options.limits, log)
+        notes += list(extracted.notes)
+        table, folder_splits, folder_notes = folder_table(extracted.root, image_column, label_column,
+                                                          options.labels_from, dataset_name)
+        notes += folder_notes
+        start = time.perf_counter()
+    else:
+        table = read_table(options.dataset, options.data_format)
+    table = table.assign(**{LINE_COLUMN: np.arange(len(table)) + 2})  # header is line 1
+    require_column(table, image_column, "the image input feature", dataset_name)
+    require_column(table, label_column, "the output feature", dataset_name)
+    table, dropped = drop_missing(table, [image_column, label_column])
+    if dropped:
+        notes.append(f"dropped {plural(dropped, 'row')} with an empty {label_column} "
+                     f"or {image_column} value (Ludwig's drop_row)")
+    if table.empty:
+        raise DataError(f"dataset {dataset_name}: every row has an empty '{label_column}' or '{image_column}'")
+    if config.preprocessing.sample_ratio < 1.0:
+        table = table.sample(frac=config.preprocessing.sample_ratio, random_state=seed).reset_index(drop=True)
+        notes.append(f"sample_ratio {config.preprocessing.sample_ratio}: using {len(table)} rows")
+    class_names, frequencies, label_index = _class_index(config, table[label_column].str.strip(), like,
+                                                         dataset_name)
+    if pooled:
+        codes = np.zeros(len(table), dtype=np.int64)
+    else:
+        codes, split_notes = assign_splits(config, table, label_index, seed, dataset_name, folder_splits)
+        notes += split_notes
+    timings["read_dataset"] = time.perf_counter() - start
+
+    if extracted is None:
+        extracted, timings["extract"] = extract(options.raw_data, work_dir, options.limits, log)
+        notes += list(extracted.notes)
+    sources = tuple(table[image_column].str.strip())
+    paths = locate_images(extracted, sources,
+                          row_numbers=None if options.dataset is None else list(table[LINE_COLUMN]))
+
+    start = time.perf_counter()
+    pre = feature_in.preprocessing
+    pixel_limit = {} if options.max_image_pixels is None else {"max_image_pixels": options.max_image_pixels}
+    train_rows = np.flatnonzero(codes == 0)
+    fixed = like.image if like is not None else None
+    spec, spec_notes = infer_image_spec(
+        [paths[i] for i in train_rows], height=fixed.height if fixed else pre.height,
+        width=fixed.width if fixed else pre.width, num_channels=fixed.num_channels if fixed else pre.num_channels,
+        sample_size=pre.infer_image_sample_size, max_height=pre.infer_image_max_height,
+        max_width=pre.infer_image_max_width, sources=[sources[i] for i in train_rows], **pixel_limit)
+    notes += list(spec_notes)
+    # Decode in split order so that each split is a contiguous slice (a view, no copy) of one array.
+    order = np.argsort(codes, kind="stable")
+    images, counts = decode([paths[i] for i in order], spec, in_memory=pre.in_memory,
+                            resize_method=pre.resize_method, work_dir=work_dir,
+                            sources=[sources[i] for i in order], num_workers=num_workers,
+                            max_image_pixels=options.max_image_pixels)
+    notes += list(counts.notes())
+    timings["decode"] = time.perf_counter() - start
+    log(f"decoded {len(paths)} images to {spec.height}x{spec.width}x{spec.num_channels} "
+        f"{'' if pre.in_memory else 'into an on-disk cache (in_memory: false) '}"
+        f"in {timings['decode']:.1f} s ({len(paths) / max(timings['decode'], 1e-9):.0f} images/s)")
+
+    splits, offset = {}, 0
+    for code, name in SPLIT_CODES.items():
+        count = int((codes == code).sum())
+        rows = order[offset: offset + count]
+        if count:
+            splits[name] = SplitData(name, images[offset: offset + count], label_index[rows],
+                                     tuple(sources[i] for i in rows))
+        offset += count
+    metadata = Metadata(feature_in.name, image_column, feature_out.name, label_column,
+                        class_names, frequencies, spec, pre.resize_method)
+    summary = DatasetSummary(
+        split_counts={name: (len(splits[name].labels) if name in splits else 0) for name in SPLIT_NAMES},
+        class_names=class_names, class_frequencies=frequencies, image_height=spec.height,
+        image_width=spec.width, num_channels=spec.num_channels, dataset_name=dataset_name,
+        archive_name=Path(options.raw_data).name, dropped_rows=dropped, notes=tuple(notes))
+    for note in notes:
+        log(f"note: {note}")
+    return PreparedData(metadata, splits, summary, timings)

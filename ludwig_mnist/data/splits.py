@@ -1,0 +1,105 @@
+"""Which rows train, validate and test: Ludwig's fixed, random and stratify splits, the carved validation
+set, and k-fold's folds.  Codes: 0 training, 1 validation, 2 test (SPLIT_CODES)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..config import ExperimentConfig
+from ..errors import DataError
+from .table import line_numbers, require_column
+
+SPLIT_CODES = {0: "training", 1: "validation", 2: "test"}
+CODE_OF_SPLIT = {name: code for code, name in SPLIT_CODES.items()}
+CARVED_VALIDATION_FRACTION = 0.1
+
+
+def fixed_split(table: pd.DataFrame, column: str, dataset_name: str) -> np.ndarray:
+    """Split codes from the dataset's column: 0 train, 1 validation, 2 test."""
+    raw = table[column].fillna("").str.strip()
+    codes = pd.to_numeric(raw, errors="coerce")
+    bad = ~codes.isin([0, 1, 2])
+    if bad.any():
+        lines = line_numbers(table)
+        rows = [f"line {lines[i]} ({raw[i]!r})" for i in np.flatnonzero(bad.to_numpy())[:5]]
+        raise DataError(f"dataset {dataset_name}: column '{column}' must hold 0 (training), 1 (validation) "
+                        f"or 2 (test); {int(bad.sum())} rows do not, first: {', '.join(rows)}")
+    return codes.to_numpy().astype(np.int64)
+
+
+def random_split(n_rows: int, probabilities, rng: np.random.Generator) -> np.ndarray:
+    order = rng.permutation(n_rows)
+    bounds = np.round(np.cumsum(probabilities)[:2] * n_rows).astype(int)
+    codes = np.empty(n_rows, dtype=np.int64)
+    codes[order[: bounds[0]]], codes[order[bounds[0]: bounds[1]]], codes[order[bounds[1]:]] = 0, 1, 2
+    return codes
+
+
+def stratified_split(groups: np.ndarray, probabilities, rng: np.random.Generator) -> np.ndarray:
+    """Random split within each group, so every split keeps the group proportions."""
+    codes = np.empty(len(groups), dtype=np.int64)
+    for group in np.unique(groups):
+        members = np.flatnonzero(groups == group)
+        codes[members] = random_split(len(members), probabilities, rng)
+    return codes
+
+
+def carve_validation(codes: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Move a stratified 10% of the training rows to validation (for early stopping and best-epoch choice)."""
+    codes = codes.copy()
+    train_rows = np.flatnonzero(codes == 0)
+    for label in np.unique(labels[train_rows]):
+        members = train_rows[labels[train_rows] == label]
+        count = int(round(len(members) * CARVED_VALIDATION_FRACTION))
+        if len(members) > 1 and count > 0:
+            codes[rng.choice(members, size=count, replace=False)] = 1
+    return codes
+
+
+def assign_splits(config: ExperimentConfig, table: pd.DataFrame, label_index: np.ndarray, seed: int,
+                  dataset_name: str, folder_splits: bool = False) -> tuple[np.ndarray, list[str]]:
+    split = config.preprocessing.split
+    rng = np.random.default_rng(seed)
+    notes = []
+    if folder_splits:  # train/val/test folders of a folder-format archive are explicit: they win
+        codes = table["split"].to_numpy().astype(np.int64)
+    elif split.type == "fixed":
+        column = split.column or "split"
+        require_column(table, column, "the split column", dataset_name)
+        codes = fixed_split(table, column, dataset_name)
+    elif split.type == "stratify":
+        require_column(table, split.column, "the stratify column", dataset_name)
+        codes = stratified_split(table[split.column].fillna("").to_numpy(), split.probabilities, rng)
+    else:
+        codes = random_split(len(table), split.probabilities, rng)
+    if not (codes == 0).any():
+        raise DataError(f"dataset {dataset_name}: the training split is empty "
+                        f"({'no rows with split 0' if split.type == 'fixed' else 'split probabilities give it no rows'})")
+    if not (codes == 1).any() and (codes == 0).sum() >= 10:
+        codes = carve_validation(codes, label_index, rng)
+        notes.append(f"the dataset has no validation rows (split 1): {int((codes == 1).sum())} training rows "
+                     f"({CARVED_VALIDATION_FRACTION:.0%}, stratified by label, seed {seed}) were set aside for "
+                     "validation, so early stopping and best-epoch selection work")
+    if not (codes == 2).any():
+        notes.append("the dataset has no test rows (split 2): test metrics are skipped")
+    return codes, notes
+
+
+def assign_folds(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """(N,) fold index per row; each class is dealt round-robin over the folds after a seeded shuffle."""
+    rng = np.random.default_rng(seed)
+    folds = np.empty(len(labels), dtype=np.int64)
+    offset = 0
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        folds[members] = (np.arange(len(members)) + offset) % k  # offset keeps fold sizes even across classes
+        offset += len(members)
+    return folds
+
+
+def fold_codes(folds: np.ndarray, fold: int, labels: np.ndarray, seed: int) -> np.ndarray:
+    """Split codes of one k-fold round: the held-out fold is the test split, and the same stratified 10% carve
+    as a single run sets validation rows aside from the rest (seeded per fold)."""
+    codes = np.where(folds == fold, 2, 0)
+    return carve_validation(codes, labels, np.random.default_rng(seed + fold))

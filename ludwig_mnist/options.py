@@ -1,0 +1,71 @@
+"""The run options every pipeline takes beside its parsed config: frozen values, built once by the CLI.
+
+    DataOptions  where the data is and how to read it safely (the data stage's only input besides the config)
+    RunOptions   one experiment run: data, output directory, seed, evaluated split, start model, extras
+
+A pipeline never receives paths plus a dozen keyword arguments: ``run_experiment(config, options)``,
+``run_kfold(config, options, k)``, ``run_compare(search, options)``, ``run_predict(options)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .data.archive import ArchiveLimits
+
+SPLIT_CHOICES = ("training", "validation", "test")
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """The dataset table and the images; ``dataset`` None reads a folder-format archive (train/<class>/…)."""
+
+    raw_data: Path | None
+    dataset: Path | None = None
+    data_format: str = "auto"  # auto | csv | tsv | tabular
+    labels_from: str = "folder"  # folder-format archives: the class is the folder name or the file-name prefix
+    limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+    max_image_pixels: int | None = None  # None: Pillow's own decompression-bomb limit
+
+    @property
+    def dataset_name(self) -> str:
+        """How messages and the report name the table: the CSV's file name, or the archive's for folders."""
+        return Path(self.dataset).name if self.dataset is not None else Path(self.raw_data).name
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """One run of a pipeline.  ``command`` is recorded in description.json (the CLI passes sys.argv)."""
+
+    data: DataOptions
+    output_directory: Path = Path("results")
+    random_seed: int = 42
+    eval_split: str = "test"  # the split written to test_statistics.json and predictions.csv
+    model_load_path: Path | None = None  # fine-tune from this saved model's weights
+    model_resume_path: Path | None = None  # or continue its training up to trainer.epochs
+    tensorboard: bool = False
+    command: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.eval_split not in SPLIT_CHOICES:
+            raise ValueError(f"eval_split must be one of {SPLIT_CHOICES}, not {self.eval_split!r}")
+        if self.model_load_path is not None and self.model_resume_path is not None:
+            raise ValueError("model_load_path and model_resume_path exclude each other")
+
+    @property
+    def start_model(self) -> Path | None:
+        return self.model_resume_path or self.model_load_path
+
+    def with_output(self, output_directory: Path) -> "RunOptions":
+        return replace(self, output_directory=Path(output_directory))
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """``predict``: a saved model applied to a table of images."""
+
+    model_path: Path
+    data: DataOptions
+    output_directory: Path
+    batch_size: int | None = None  # None: the model's trainer.eval_batch_size (1024 when auto)

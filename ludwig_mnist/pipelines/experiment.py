@@ -1,0 +1,184 @@
+"""The `experiment` pipeline: data → model → train → evaluate → artifacts + report, published atomically.
+
+    run_experiment(config, options)      stages the output, prepares the data, runs, publishes
+    train_and_write(config, data, ...)   everything after the data stage, into a given directory; compare
+                                         calls it once per grid point on data it prepared once
+
+Each stage lives in its own module; this one only wires them together and times them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import runtime
+from ..artifacts.model_dir import SavedModel, write_model_dir
+from ..artifacts.staging import OutputStaging, write_json
+from ..artifacts.tables import description_json, predictions_frame, write_predictions, write_statistics
+from ..config import ExperimentConfig
+from ..data.prepare import PreparedData, discard_extracted, prepare_data
+from ..data.splits import CODE_OF_SPLIT
+from ..errors import ConfigError, ModelError
+from ..evaluate import evaluate_predictions
+from ..options import RunOptions
+from ..report.examples import misclassified_examples, training_examples
+from ..results import SPLIT_NAMES, ExperimentResult, shown_split
+
+Log = Callable[[str], None]
+
+
+def run_experiment(config: ExperimentConfig, options: RunOptions, log: Log = print) -> ExperimentResult:
+    """One experiment into options.output_directory; nothing there looks like a result unless it succeeded."""
+    wall_start = time.perf_counter()
+    staging = OutputStaging(options.output_directory)
+    deleting = None
+    try:
+        saved = None
+        if options.start_model is not None:
+            runtime.setup_process()  # before TensorFlow loads the saved model
+            from ..artifacts.model_dir import load_model_dir
+
+            saved = load_model_dir(Path(options.start_model))
+        # The data stage needs no TensorFlow: bad input fails in about a second, before the slow import.
+        data = prepare_data(config, options.data, staging.work, seed=options.random_seed,
+                            num_workers=runtime.granted_cpu_threads(), like=saved.metadata if saved else None,
+                            log=log)
+        deleting = discard_extracted(staging.work)
+        result = train_and_write(config, data, options, staging.staging, log=log, saved=saved,
+                                 wall_start=wall_start)
+        staging.publish()
+        log(f"done in {time.perf_counter() - wall_start:.1f} s; results in {Path(options.output_directory)}")
+        return result
+    finally:
+        if deleting is not None:
+            deleting.join()
+        staging.cleanup()
+
+
+def start_weights(model, saved: SavedModel, epochs: int, *, resume: bool, notes: list[str], log: Log) -> int:
+    """Copy a saved model's weights into `model`; returns the epoch to start from (0 unless resuming)."""
+    name = saved.path.name
+    try:
+        model.set_weights(saved.model.get_weights())
+    except ValueError as err:
+        raise ModelError(f"the config describes another network than the model in {name} "
+                         f"({str(err).splitlines()[0]}); start from that model's model_hyperparameters.json and "
+                         "change only trainer settings") from None
+    initial_epoch = 0
+    if resume:
+        initial_epoch = saved.resume_epoch()
+        if initial_epoch >= epochs:
+            raise ConfigError(f"config key 'trainer.epochs': the model in {name} already ran "
+                              f"{initial_epoch} epochs; set trainer.epochs above {initial_epoch} to resume")
+        notes.append(f"resumed the model in {name} after its epoch {initial_epoch}: epochs "
+                     f"{initial_epoch + 1}-{epochs} run now; the optimizer state starts afresh")
+    else:
+        notes.append(f"fine-tuned from the weights of the model in {name}")
+    log(f"note: {notes[-1]}")
+    return initial_epoch
+
+
+def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOptions, out_dir: Path, *,
+                    log: Log = print, saved: SavedModel | None = None,
+                    wall_start: float | None = None) -> ExperimentResult:
+    """Build, train and evaluate a model on prepared data; write experiment_run/ and the report into out_dir."""
+    wall_start = time.perf_counter() if wall_start is None else wall_start
+    out_dir = Path(out_dir)
+    seed, eval_split = options.random_seed, options.eval_split
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    environment = runtime.configure(seed)
+    from ..artifacts.weights import load_pretrained_weights  # these import TensorFlow (seconds, once)
+    from ..model.build import build_model, format_summary, input_adaptation, layer_rows
+    from ..training.inference import predict_probabilities, resolve_eval_batch_size
+    from ..training.train import train_model
+    timings["startup"] = time.perf_counter() - start
+    log(f"ludwig-mnist {environment.versions['ludwig_mnist']} on {environment.device}, "
+        f"TensorFlow {environment.versions['tensorflow']}, seed {seed}")
+    timings.update(data.timings)
+    notes = list(data.summary.notes)
+    if eval_split not in data.splits:
+        notes.append(f"the {eval_split} split is empty: test_statistics.json and predictions.csv are not "
+                     "written; metrics are reported for the other splits")
+        log(f"note: {notes[-1]}")
+
+    start = time.perf_counter()
+    image = data.metadata.image
+    image_shape = (image.height, image.width, image.num_channels)
+    model = build_model(config, image_shape, len(data.metadata.class_names))
+    load_pretrained_weights(model, config)
+    for note in input_adaptation(config, image_shape)[1]:
+        notes.append(f"model input: {note}")
+        log(f"note: {notes[-1]}")
+    initial_epoch = 0
+    if saved is not None:
+        initial_epoch = start_weights(model, saved, config.trainer.epochs,
+                                      resume=options.model_resume_path is not None, notes=notes, log=log)
+    layers = layer_rows(model)
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    total = int(model.count_params())
+    log(format_summary(layers, trainable, total))
+    timings["build_model"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    training = train_model(model, config, data.metadata, data.splits, seed, log,
+                           tensorboard_dir=out_dir / "tensorboard" if options.tensorboard else None,
+                           initial_epoch=initial_epoch)
+    timings["train"] = time.perf_counter() - start
+    for epoch in training.epochs:
+        timings[f"epoch {epoch.epoch}"] = epoch.seconds + epoch.eval_seconds
+
+    start = time.perf_counter()
+    evaluations, probabilities = {}, {}
+    for name in SPLIT_NAMES:
+        if name in data.splits:
+            split = data.splits[name]
+            probabilities[name] = predict_probabilities(model, split.images, resolve_eval_batch_size(config))
+            evaluations[name] = evaluate_predictions(name, split.labels, probabilities[name],
+                                                     data.metadata.class_names, config.output_feature.top_k)
+    timings["evaluate"] = time.perf_counter() - start
+    for name, evaluation in evaluations.items():
+        log(f"{name}: accuracy {evaluation.accuracy:.4f}, loss {evaluation.loss:.4f}, "
+            f"hits_at_{config.output_feature.top_k} {evaluation.statistics['hits_at_k']:.4f}")
+
+    shown = data.splits[shown_split(eval_split, evaluations)]
+    train = data.splits["training"]
+    result = ExperimentResult(
+        resolved_config=config.to_dict(), random_seed=seed, dataset=data.summary, training=training,
+        evaluations=evaluations, eval_split=eval_split, model_layers=layers, total_params=total,
+        trainable_params=trainable, environment=environment, timings=dict(timings),
+        wall_seconds=time.perf_counter() - wall_start,
+        misclassified=misclassified_examples(shown.images, shown.sources, evaluations[shown.name]),
+        training_samples=training_examples(train.images, train.labels, train.sources, data.metadata.class_names),
+        notes=tuple(notes))
+
+    start = time.perf_counter()
+    run_dir = out_dir / "experiment_run"
+    write_model_dir(run_dir / "model", model, config, data.metadata, result)
+    write_statistics(run_dir, result, config.output_feature.name)
+    if eval_split in data.splits:
+        split = data.splits[eval_split]
+        frame = predictions_frame(config.input_feature.column_name, config.output_feature.name,
+                                  config.output_feature.column_name, split.sources,
+                                  [data.metadata.class_names[i] for i in split.labels],
+                                  [CODE_OF_SPLIT[eval_split]] * len(split.labels), probabilities[eval_split],
+                                  data.metadata.class_names)
+        write_predictions(run_dir / "predictions.csv", frame)
+    timings["write_artifacts"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    from ..report.experiment import write_experiment_report
+    write_experiment_report(result, out_dir)
+    timings["report"] = time.perf_counter() - start
+    data_options = options.data
+    write_json(run_dir / "description.json",
+               description_json(result, options.command or tuple(sys.argv),
+                                Path(data_options.dataset).name if data_options.dataset else "(folders of the archive)",
+                                Path(data_options.raw_data).name)
+               | {"timings_seconds": {k: round(v, 3) for k, v in timings.items()}})
+    return result

@@ -1,0 +1,45 @@
+"""The predict report: ludwig_predict_report.html, plots/<name>.png and metrics.tsv, from one SplitEvaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..results import ImageExample, SplitEvaluation
+from .common import (EVALUATION_FIGURES, EVALUATION_SECTIONS, PREDICT_HTML, ReportFiles, as_yaml,
+                     evaluation_figures, evaluation_metrics_row, evaluation_view, figure_uris, gallery,
+                     template_environment, write_report_files)
+
+
+def render_evaluation_report(evaluation: SplitEvaluation, figures: Mapping[str, bytes], *,
+                             title: str, model_description: Mapping[str, Any],
+                             misclassified: Sequence[ImageExample], notes: Sequence[str]) -> str:
+    """The predict report's HTML text."""
+    uris = figure_uris(figures, EVALUATION_FIGURES)
+    all_notes = list(notes)
+    if evaluation.unseen_label_count:
+        all_notes.append(f"{evaluation.unseen_label_count} row(s) have a label unseen at training "
+                         "time; they count as errors and are not in the confusion matrix.")
+    description = [(str(k), as_yaml(v).strip() if isinstance(v, (Mapping, list, tuple)) else str(v))
+                   for k, v in model_description.items()]
+    context = {
+        "title": title,
+        "sections": EVALUATION_SECTIONS,
+        "notes": all_notes,
+        "model_description": description,
+        "eval": evaluation_view(evaluation, uris),
+        "gallery": gallery(misclassified, evaluation.class_names),
+    }
+    return template_environment().get_template("predict_report.html.j2").render(context)
+
+
+def write_evaluation_report(evaluation: SplitEvaluation, output_dir: Path, *, title: str,
+                            model_description: dict, misclassified: Sequence[ImageExample],
+                            notes: Sequence[str]) -> ReportFiles:
+    """The predict command's short report: ludwig_predict_report.html, plots/, metrics.tsv."""
+    figures = evaluation_figures(evaluation)
+    html = render_evaluation_report(evaluation, figures, title=title,
+                                    model_description=model_description,
+                                    misclassified=misclassified, notes=notes)
+    return write_report_files(output_dir, PREDICT_HTML, html, figures, [evaluation_metrics_row(evaluation)])

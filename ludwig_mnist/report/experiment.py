@@ -1,0 +1,82 @@
+"""The experiment report: ludwig_experiment_report.html, plots/<name>.png and metrics.tsv, from an ExperimentResult."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..results import SPLIT_NAMES, ExperimentResult
+from . import plots
+from .common import (EXPERIMENT_FIGURES, EXPERIMENT_HTML, EXPERIMENT_SECTIONS, TRAINING_SAMPLES_MAX, ReportFiles,
+                     as_yaml, draw_figure, evaluation_figures, evaluation_metrics_row, evaluation_view, figure_uris,
+                     gallery, image_view, metrics_table_rows, round_robin, template_environment, write_report_files)
+
+
+def experiment_figures(result: ExperimentResult) -> dict[str, bytes]:
+    """Every figure of the experiment report, keyed by its plots/<name>.png name."""
+    ds = result.dataset
+    figures = {
+        "class_distribution": draw_figure("class_distribution", plots.class_distribution_png,
+                                    ds.class_names, ds.class_frequencies),
+        "learning_curves": draw_figure("learning_curves", plots.learning_curves_png,
+                                 result.training.epochs, result.training.best_epoch),
+    }
+    figures.update(evaluation_figures(result.shown_evaluation))
+    return figures
+
+
+def render_experiment_report(result: ExperimentResult, figures: Mapping[str, bytes]) -> str:
+    """The experiment report's HTML text (pure: no file is read but the templates)."""
+    uris = figure_uris(figures, EXPERIMENT_FIGURES)
+    evaluation = result.shown_evaluation
+    ds = result.dataset
+    training = result.training
+    notes = [*result.notes, *ds.notes]
+    for split, ev in result.evaluations.items():
+        if ev.unseen_label_count:
+            notes.append(f"{ev.unseen_label_count} {split} row(s) have a label unseen at training "
+                         "time; they count as errors and are not in the confusion matrix.")
+    ips = training.images_per_second
+    context = {
+        "title": "Ludwig experiment report",
+        "sections": EXPERIMENT_SECTIONS,
+        "result": result,
+        "dataset": ds,
+        "training": training,
+        "notes": notes,
+        "headline": evaluation_metrics_row(evaluation),
+        "eval": evaluation_view(evaluation, uris),
+        "metrics_rows": metrics_table_rows(result),
+        "epoch_metric_columns": _epoch_columns(result),
+        "epochs": [{"stats": e, "images_per_second": ips[i]} for i, e in enumerate(training.epochs)],
+        "figures": uris,
+        "config_yaml": as_yaml(result.resolved_config),
+        "gallery": gallery(result.misclassified, evaluation.class_names),
+        "samples": [image_view(ex) for ex in round_robin(result.training_samples, TRAINING_SAMPLES_MAX)],
+        "samples_total": len(result.training_samples),
+        "timings_total": sum(result.timings.values()),
+        "version": result.environment.versions.get("ludwig_mnist", ""),
+    }
+    return template_environment().get_template("experiment_report.html.j2").render(context)
+
+
+def _epoch_columns(result: ExperimentResult) -> list[tuple[str, str, str]]:
+    """(split, metric key, header) of the per-epoch table, metrics in plots.METRIC_TITLES order."""
+    seen: dict[tuple[str, str], None] = {}
+    for e in result.training.epochs:
+        for split, values in e.metrics.items():
+            for metric in values:
+                seen[(split, metric)] = None
+    split_rank = {s: i for i, s in enumerate(SPLIT_NAMES)}
+    metric_rank = {m: i for i, m in enumerate(plots.METRIC_TITLES)}
+    ordered = sorted(seen, key=lambda sm: (metric_rank.get(sm[1], len(metric_rank)), sm[1],
+                                           split_rank.get(sm[0], len(split_rank)), sm[0]))
+    return [(split, metric, f"{split} {plots.METRIC_TITLES.get(metric, metric)}")
+            for split, metric in ordered]
+
+
+def write_experiment_report(result: ExperimentResult, output_dir: Path) -> ReportFiles:
+    """Writes ludwig_experiment_report.html, plots/<name>.png and metrics.tsv into output_dir."""
+    figures = experiment_figures(result)
+    html = render_experiment_report(result, figures)
+    return write_report_files(output_dir, EXPERIMENT_HTML, html, figures, metrics_table_rows(result))

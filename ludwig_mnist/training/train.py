@@ -1,0 +1,236 @@
+"""Training stage: compile, fit with per-epoch evaluation, early stopping on the validation metric.
+
+Returns a TrainingSummary (no file I/O).  One log line per epoch, because
+Galaxy shows the job's stdout to the user while it runs and per-batch
+progress bars would make that log megabytes long.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import keras
+import numpy as np
+from keras import ops
+
+from ..config import ExperimentConfig
+from ..config.schema import OptimizerConfig
+from ..data.cache import is_streamed
+from ..data.prepare import Metadata, SplitData
+from ..errors import UserInputError
+from ..evaluate import epoch_metrics
+from ..results import EpochStats, TrainingSummary
+from .batches import ImageBatches
+from .inference import predict_probabilities, resolve_eval_batch_size
+from .schedules import LudwigLearningRate, ReduceOnPlateau, is_scheduled
+
+CPU_AUTO_BATCH_SIZE = 128  # measured fastest on 2 CPU cores (256 was slower); see docs/benchmarks.md
+TRAINING_SAMPLE_FOR_METRICS = 5000  # per-epoch training metrics are measured on a fixed sample, in inference mode
+
+
+class TrainingDiverged(UserInputError):
+    """The loss became NaN or infinite (usually a learning rate that is too high)."""
+
+
+def resolve_batch_size(value: int | str) -> int:
+    return CPU_AUTO_BATCH_SIZE if value == "auto" else int(value)
+
+
+def make_optimizer(optimizer: OptimizerConfig, learning_rate: float) -> keras.optimizers.Optimizer:
+    beta_1, beta_2 = optimizer.betas
+    if optimizer.type == "adam":
+        return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps,
+                                     weight_decay=optimizer.weight_decay or None)
+    if optimizer.type == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=optimizer.weight_decay or 0.01,
+                                      beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps)
+    if optimizer.type == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=optimizer.momentum, nesterov=optimizer.nesterov,
+                                    weight_decay=optimizer.weight_decay or None)
+    if optimizer.type == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate, momentum=optimizer.momentum, epsilon=optimizer.eps,
+                                        weight_decay=optimizer.weight_decay or None)
+    if optimizer.type == "adagrad":
+        return keras.optimizers.Adagrad(learning_rate, epsilon=optimizer.eps, weight_decay=optimizer.weight_decay or None)
+    if optimizer.type == "adamax":
+        return keras.optimizers.Adamax(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps)
+    return keras.optimizers.Nadam(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps)
+
+
+def class_weight_map(config: ExperimentConfig, metadata: Metadata) -> dict[int, float] | None:
+    """Ludwig's loss.class_weights (a list in vocabulary order, or {class: weight}) → Keras class_weight."""
+    weights = config.output_feature.loss.class_weights
+    if weights is None:
+        return None
+    names = metadata.class_names
+    if isinstance(weights, dict):
+        unknown = sorted(set(weights) - set(names))
+        if unknown:
+            raise UserInputError(f"config key 'output_features.0.loss.class_weights': unknown classes "
+                                 f"{', '.join(map(repr, unknown))}; classes are {', '.join(map(repr, names))}")
+        return {i: float(weights.get(name, 1.0)) for i, name in enumerate(names)}
+    if len(weights) != len(names):
+        raise UserInputError(f"config key 'output_features.0.loss.class_weights': {len(weights)} weights for "
+                             f"{len(names)} classes (in vocabulary order {', '.join(map(repr, names))})")
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def make_loss(config: ExperimentConfig, num_classes: int):
+    """softmax_cross_entropy on integer labels, or (deeplay's comparison) MSE of sigmoid outputs vs one-hot."""
+    if config.output_feature.loss.type == "softmax_cross_entropy":
+        return "sparse_categorical_crossentropy"
+
+    def one_hot_mean_squared_error(y_true, y_pred):  # y_true (B,) or (B, 1) int, y_pred (B, C)
+        targets = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), num_classes)
+        return ops.mean(ops.square(targets - y_pred), axis=-1)
+
+    return one_hot_mean_squared_error
+
+
+def _format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+class EpochMonitor(keras.callbacks.Callback):
+    """Per epoch: evaluate, log one line, keep the best weights, stop early (Ludwig's early_stop rounds)."""
+
+    def __init__(self, eval_splits: dict[str, SplitData], top_k: int, eval_batch_size: int, epochs: int,
+                 train_images: int, validation_metric: str, patience: int, log: Callable[[str], None]):
+        super().__init__()
+        self.eval_splits, self.top_k, self.eval_batch_size = eval_splits, top_k, eval_batch_size
+        self.total_epochs, self.train_images, self.log = epochs, train_images, log
+        self.validation_metric, self.patience = validation_metric, patience
+        self.maximize = validation_metric != "loss"
+        self.history: list[EpochStats] = []
+        self.best_value: float | None = None
+        self.best_epoch = 0
+        self.best_weights = None
+        self.stop_reason = ""
+        self._epoch_start = 0.0
+        self._fit_start = 0.0
+
+    def on_train_begin(self, logs=None):
+        self._fit_start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        train_seconds = time.perf_counter() - self._epoch_start
+        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+            raise TrainingDiverged(f"training diverged in epoch {epoch + 1}: the loss is {logs.get('loss')}; "
+                                   "try a lower trainer.learning_rate")
+        eval_start = time.perf_counter()
+        metrics = {}
+        for name, split in self.eval_splits.items():
+            probabilities = predict_probabilities(self.model, split.images, self.eval_batch_size)
+            if not np.all(np.isfinite(probabilities)):
+                raise TrainingDiverged(f"training diverged in epoch {epoch + 1}: the model outputs NaN; "
+                                       "try a lower trainer.learning_rate")
+            metrics[name] = epoch_metrics(split.labels, probabilities, self.top_k)
+        eval_seconds = time.perf_counter() - eval_start
+        learning_rate = float(f"{float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)):.8g}")
+        stats = EpochStats(epoch + 1, train_seconds, metrics, learning_rate, eval_seconds)
+        if logs is not None:  # the TensorBoard callback, after this one, logs what we measured
+            for split, prefix in (("validation", "val_"), ("test", "test_")):
+                for key, value in metrics.get(split, {}).items():
+                    logs[prefix + key] = value
+        self.history.append(stats)
+        improved = self._track_best(stats)
+        self._log_epoch(stats, improved)
+
+    def _track_best(self, stats: EpochStats) -> bool:
+        if "validation" not in stats.metrics:  # no validation set: the last epoch is the model
+            self.best_epoch, self.best_weights = stats.epoch, None
+            return False
+        value = stats.metrics["validation"][self.validation_metric]
+        better = self.best_value is None or (value > self.best_value if self.maximize else value < self.best_value)
+        if better:
+            self.best_value, self.best_epoch = value, stats.epoch
+            self.best_weights = self.model.get_weights()  # a host copy: later epochs don't overwrite it
+        elif self.patience >= 0 and stats.epoch - self.best_epoch >= self.patience:
+            self.stop_reason = (f"early stopping: validation {self.validation_metric} did not improve for "
+                                f"{self.patience} epoch{'s' if self.patience != 1 else ''} after epoch {self.best_epoch}")
+            self.model.stop_training = True
+        return better
+
+    def _log_epoch(self, stats: EpochStats, improved: bool) -> None:
+        parts = [f"epoch {stats.epoch}/{self.total_epochs}"]
+        for name in ("training", "validation", "test"):
+            if name in stats.metrics:
+                m = stats.metrics[name]
+                parts.append(f"{name} loss {m['loss']:.4f} acc {m['accuracy_micro']:.4f}")
+        elapsed = time.perf_counter() - self._fit_start
+        remaining = elapsed / len(self.history) * (self.total_epochs - stats.epoch)
+        speed = self.train_images / stats.seconds if stats.seconds > 0 else 0.0
+        parts.append(f"{stats.seconds:.1f}s train + {stats.eval_seconds:.1f}s eval ({speed:,.0f} img/s)")
+        parts.append(f"elapsed {_format_duration(elapsed)}, ETA {_format_duration(remaining)}")
+        self.log(" | ".join(parts) + (" *best" if improved else ""))
+
+
+def training_sample(train: SplitData, seed: int) -> SplitData:
+    """A fixed, seeded subset of the training rows for per-epoch training metrics."""
+    if len(train.labels) <= TRAINING_SAMPLE_FOR_METRICS:
+        return train
+    rows = np.sort(np.random.default_rng(seed).choice(len(train.labels), TRAINING_SAMPLE_FOR_METRICS, replace=False))
+    return SplitData(train.name, train.images[rows], train.labels[rows], tuple(train.sources[i] for i in rows))
+
+
+def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata, splits: dict[str, SplitData],
+                seed: int, log: Callable[[str], None] = print, tensorboard_dir=None,
+                initial_epoch: int = 0) -> TrainingSummary:
+    """Fit `model` in place; on return it holds the best epoch's weights.
+
+    initial_epoch > 0 resumes: epochs initial_epoch+1 .. trainer.epochs are run.
+    """
+    trainer = config.trainer
+    train = splits["training"]
+    batch_size = resolve_batch_size(trainer.batch_size)
+    learning_rate = trainer.learning_rate
+    schedule = None
+    if is_scheduled(trainer.learning_rate_scheduler):
+        steps = math.ceil(len(train.labels) / batch_size) * trainer.epochs
+        schedule = learning_rate = LudwigLearningRate(trainer.learning_rate, trainer.learning_rate_scheduler, steps)
+    model.compile(optimizer=make_optimizer(trainer.optimizer, learning_rate),
+                  loss=make_loss(config, len(metadata.class_names)),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    eval_splits = {"training": training_sample(train, seed)}
+    eval_splits.update({name: splits[name] for name in ("validation", "test") if name in splits})
+    patience = trainer.early_stop if "validation" in splits else -1
+    monitor = EpochMonitor(eval_splits, config.output_feature.top_k, resolve_eval_batch_size(config),
+                           trainer.epochs, len(train.labels), trainer.validation_metric, patience, log)
+    callbacks: list[keras.callbacks.Callback] = [monitor]
+    if schedule is not None and trainer.learning_rate_scheduler.reduce_on_plateau > 0:
+        plateau = trainer.learning_rate_scheduler
+        split = "validation" if "validation" in splits else "training"
+        callbacks.append(ReduceOnPlateau(
+            schedule, lambda: monitor.history[-1].metrics[split][plateau.reduce_eval_metric] if monitor.history else None,
+            maximize=plateau.reduce_eval_metric != "loss", log=log))
+    if tensorboard_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir), write_graph=False,
+                                                     update_freq="epoch"))
+    log(f"training on {len(train.labels)} images for up to {trainer.epochs} epochs, batch size {batch_size}"
+        f"{' (auto)' if trainer.batch_size == 'auto' else ''}, {trainer.optimizer.type} "
+        f"learning rate {trainer.learning_rate}")
+    if is_streamed(train.images):
+        # Batches read from the on-disk cache; ImageBatches shuffles (seeded, per epoch), so fit must not.
+        model.fit(ImageBatches(train.images, train.labels, batch_size, shuffle=trainer.should_shuffle, seed=seed),
+                  epochs=trainer.epochs, initial_epoch=initial_epoch, shuffle=False,
+                  class_weight=class_weight_map(config, metadata), callbacks=callbacks, verbose=0)
+    else:
+        model.fit(train.images, train.labels, batch_size=batch_size, epochs=trainer.epochs,
+                  initial_epoch=initial_epoch, shuffle=trainer.should_shuffle,
+                  class_weight=class_weight_map(config, metadata), callbacks=callbacks, verbose=0)
+    if monitor.best_weights is not None:
+        model.set_weights(monitor.best_weights)
+    stop_reason = monitor.stop_reason or f"completed {len(monitor.history)} epoch{'s' if len(monitor.history) != 1 else ''}"
+    if "validation" in splits:
+        stop_reason += f"; kept the weights of epoch {monitor.best_epoch} (best validation {trainer.validation_metric})"
+    else:
+        stop_reason += "; no validation set, so the last epoch's weights are kept"
+    log(stop_reason)
+    return TrainingSummary(epochs=tuple(monitor.history), best_epoch=monitor.best_epoch, stop_reason=stop_reason,
+                           batch_size=batch_size, train_images=len(train.labels))
