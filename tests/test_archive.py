@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import image_bytes
-from ludwig_mnist.archive import (
+from ludwig_mnist.data.archive import (
     ArchiveLimits,
     ExtractedArchive,
     extract_archive,

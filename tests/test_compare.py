@@ -1,11 +1,13 @@
 """`compare`: grids and Ludwig hyperopt sections expand into validated configurations; the best is picked."""
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
-from ludwig_mnist.compare import Selection, best_run, combinations, grid_from_hyperopt, set_path
+from ludwig_mnist.config.hyperopt import Selection, combinations, grid_from_hyperopt, set_path
+from ludwig_mnist.pipelines.compare import best_run
 from ludwig_mnist.errors import ConfigError
 from synthetic import TINY_CONFIG, make_dataset, write_config
 
@@ -26,12 +28,13 @@ def test_set_path_indexes_lists_and_copies():
 def test_grid_expands_every_combination_and_switches_encoders_cleanly():
     combos = combinations(base(), {"trainer.learning_rate": [0.01, 0.001],
                                    "input_features.0.encoder.type": ["stacked_cnn", "mlp"]})
-    assert [p for p, _ in combos] == [
+    assert [c.parameters for c in combos] == [
         {"trainer.learning_rate": 0.01, "input_features.0.encoder.type": "stacked_cnn"},
         {"trainer.learning_rate": 0.01, "input_features.0.encoder.type": "mlp"},
         {"trainer.learning_rate": 0.001, "input_features.0.encoder.type": "stacked_cnn"},
         {"trainer.learning_rate": 0.001, "input_features.0.encoder.type": "mlp"}]
-    mlp_encoder = combos[1][1]["input_features"][0]["encoder"]
+    mlp_encoder = combos[1].raw["input_features"][0]["encoder"]
+    assert combos[1].config.input_feature.encoder.type == "mlp"
     assert "conv_layers" not in mlp_encoder  # the CNN's layers do not leak into the MLP
 
 
@@ -48,7 +51,7 @@ def test_ludwig_hyperopt_section_is_a_grid():
     assert grid == {"trainer.learning_rate": [0.1, 0.01], "image_path.encoder.type": ["stacked_cnn", "mlp"]}
     assert selection == Selection("accuracy", "validation", "maximize")
     combos = combinations(base(), grid)  # feature names map to input_features.N
-    assert combos[1][1]["input_features"][0]["encoder"]["type"] == "mlp"
+    assert combos[1].raw["input_features"][0]["encoder"]["type"] == "mlp"
     with pytest.raises(ConfigError, match="only 'space: choice'"):
         grid_from_hyperopt({"parameters": {"trainer.learning_rate": {"space": "loguniform", "lower": 1e-4}}})
 
@@ -77,9 +80,29 @@ def test_compare_runs_the_grid_and_keeps_the_best_model(tmp_path):
 
 
 def test_command_line_choices_override_one_field_at_a_time():
-    from ludwig_mnist.compare import resolve_selection
+    from ludwig_mnist.config.hyperopt import resolve_selection
 
     config_choice = Selection("accuracy", "test", "maximize")
     assert resolve_selection(config_choice, None, "validation", None) == Selection("accuracy", "validation", "maximize")
     assert resolve_selection(config_choice, "loss", None, None) == Selection("loss", "test", "minimize")
     assert resolve_selection(Selection(), None, None, None) == Selection("loss", "validation", "minimize")
+
+
+def test_compare_prepares_the_data_once_per_preprocessing(tmp_path, capsys):
+    from ludwig_mnist.cli import main
+
+    csv_path, zip_path = make_dataset(tmp_path / "in", train_per_class=6, test_per_class=2)
+    config = write_config(tmp_path / "in", TINY_CONFIG.replace("epochs: 2", "epochs: 1"))
+    grid = tmp_path / "grid.yaml"
+    # 2 learning rates x 2 image heights: each height needs its own decode, the rates share it
+    grid.write_text("trainer.learning_rate: [0.01, 0.001]\ninput_features.0.preprocessing.height: [12, 10]\n")
+    assert main(["compare", "--config", str(config), "--grid", str(grid), "--dataset", str(csv_path),
+                 "--raw_data", str(zip_path), "--output_directory", str(tmp_path / "out")]) == 0
+    log = capsys.readouterr().out
+    assert log.count("\nextracted ") + log.startswith("extracted ") == 2
+    assert log.count("decoded 24 images to 12x12x1") == 1 and log.count("decoded 24 images to 10x12x1") == 1
+    assert log.count("prepared for an earlier configuration") == 2
+    shapes = {json.loads((tmp_path / "out/runs" / name / "experiment_run/model/training_set_metadata.json")
+                         .read_text())["image_path"]["preprocessing"]["height"] for name in ("01", "02", "03", "04")}
+    assert shapes == {12, 10}
+    assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]

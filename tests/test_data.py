@@ -6,7 +6,10 @@ import pytest
 import yaml
 
 from ludwig_mnist.config import parse_config
-from ludwig_mnist.data import assign_splits, build_vocabulary, drop_missing, prepare_data, read_table
+from ludwig_mnist.data.prepare import prepare_data
+from ludwig_mnist.data.splits import assign_splits
+from ludwig_mnist.data.table import build_vocabulary, drop_missing, read_table
+from ludwig_mnist.options import DataOptions
 from ludwig_mnist.errors import DataError
 from synthetic import TINY_CONFIG, make_dataset
 
@@ -90,7 +93,8 @@ def test_empty_training_split_is_an_error():
 
 def test_prepare_data_end_to_end(tmp_path):
     csv_path, zip_path = make_dataset(tmp_path / "in", train_per_class=10, test_per_class=3)
-    data = prepare_data(tiny_config(), csv_path, zip_path, tmp_path / "work", seed=0, log=lambda m: None)
+    data = prepare_data(tiny_config(), DataOptions(raw_data=zip_path, dataset=csv_path), tmp_path / "work", seed=0,
+                     log=lambda m: None)
     assert data.summary.class_names == ("T-shirt/top", "cat", "dog")
     assert data.splits["training"].images.shape == (27, 12, 12, 1)
     assert data.splits["validation"].images.shape == (3, 12, 12, 1)
@@ -106,10 +110,12 @@ def test_missing_column_names_columns_present(tmp_path):
     csv_path, zip_path = make_dataset(tmp_path / "in")
     pd.read_csv(csv_path).rename(columns={"label": "digit"}).to_csv(csv_path, index=False)
     with pytest.raises(DataError, match="no column 'label' .* columns present: image_path, digit, split"):
-        prepare_data(tiny_config(), csv_path, zip_path, tmp_path / "work", seed=0, log=lambda m: None)
+        prepare_data(tiny_config(), DataOptions(raw_data=zip_path, dataset=csv_path), tmp_path / "work", seed=0,
+                     log=lambda m: None)
 
 
 def test_single_class_is_an_error(tmp_path):
     csv_path, zip_path = make_dataset(tmp_path / "in", classes=("only",))
     with pytest.raises(DataError, match="single class"):
-        prepare_data(tiny_config(), csv_path, zip_path, tmp_path / "work", seed=0, log=lambda m: None)
+        prepare_data(tiny_config(), DataOptions(raw_data=zip_path, dataset=csv_path), tmp_path / "work", seed=0,
+                     log=lambda m: None)

@@ -10,7 +10,7 @@ import pytest
 
 from ludwig_mnist.cli import main
 from ludwig_mnist.errors import DataError
-from ludwig_mnist.folders import folder_table
+from ludwig_mnist.data.folders import folder_table
 from synthetic import class_image, png_bytes, write_config
 
 CLASSES = ("0", "1", "2")

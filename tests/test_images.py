@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ludwig_mnist import images as images_module
+from ludwig_mnist.data import images as images_module
 from ludwig_mnist.errors import ConfigError, DataError
-from ludwig_mnist.images import ImageSpec, decode_images, infer_image_spec
+from ludwig_mnist.data.images import ImageSpec, decode_images, infer_image_spec
 
 
 def _save(path, array, mode=None):
@@ -41,6 +41,7 @@ def test_rgba_to_grayscale_drops_alpha_keeps_colour(tmp_path):
     rgba[..., 3] = 0  # fully transparent: Ludwig keeps the stored colour, so do we
     path = _save(tmp_path / "a.png", rgba, "RGBA")
     images, notes = decode_images([path], ImageSpec(4, 4, 1))
+    notes = notes.notes()
     assert images.shape == (1, 4, 4, 1) and images.dtype == np.uint8
     assert np.all(images == 200)
     assert notes == ("converted 1 image from RGBA to L (alpha dropped)",)
@@ -49,6 +50,7 @@ def test_rgba_to_grayscale_drops_alpha_keeps_colour(tmp_path):
 def test_la_palette_and_grayscale_to_rgb(tmp_path, make_image):
     paths = [make_image("la.png", mode="LA"), make_image("p.png", mode="P"), make_image("l.png", mode="L")]
     images, notes = decode_images(paths, ImageSpec(8, 8, 3))
+    notes = notes.notes()
     assert images.shape == (3, 8, 8, 3)
     expected_gray = np.asarray(Image.open(paths[2]))
     assert np.array_equal(images[2, :, :, 1], expected_gray)  # L replicated into R, G and B
@@ -68,6 +70,7 @@ def test_sixteen_bit_scaled_to_eight(tmp_path):
     assert image.mode == "I;16"
     image.save(path)
     images, notes = decode_images([path], ImageSpec(1, 4, 1))
+    notes = notes.notes()
     assert images[0, 0, :, 0].tolist() == [0, 1, 255, 128]
     assert len(notes) == 1 and "scaled to 8 bits" in notes[0]
 
@@ -76,6 +79,7 @@ def test_jpeg_and_cmyk_decode(tmp_path, make_image):
     jpeg = make_image("x.jpg", size=(16, 12), mode="RGB", fmt="JPEG")
     cmyk = make_image("c.jpg", size=(16, 12), mode="CMYK", fmt="JPEG")
     images, notes = decode_images([jpeg, cmyk], ImageSpec(12, 16, 3))
+    notes = notes.notes()
     assert images.shape == (2, 12, 16, 3)
     assert np.array_equal(images[0], np.asarray(Image.open(jpeg)))
     assert notes == ("converted 1 image from CMYK to RGB",)
@@ -90,6 +94,7 @@ def test_mixed_sizes_interpolate(tmp_path):
     small = _save(tmp_path / "small.png", np.full((3, 3), 90, np.uint8))
     wide = _save(tmp_path / "wide.png", np.full((6, 12), 50, np.uint8))
     images, notes = decode_images([same, small, wide], ImageSpec(6, 6, 1))
+    notes = notes.notes()
     assert images.shape == (3, 6, 6, 1)
     assert np.all(images[1] == 90) and np.all(images[2] == 50)  # uniform images stay uniform
     assert notes == ("resized 2 of 3 images to 6x6 (interpolate)",)
@@ -100,6 +105,7 @@ def test_crop_or_pad_centres(tmp_path):
     small = np.full((2, 2), 255, np.uint8)
     paths = [_save(tmp_path / "big.png", big), _save(tmp_path / "small.png", small)]
     images, notes = decode_images(paths, ImageSpec(4, 4, 1), resize_method="crop_or_pad")
+    notes = notes.notes()
     assert np.array_equal(images[0, :, :, 0], big[1:5, 1:5])  # centre crop
     padded = np.zeros((4, 4), np.uint8)
     padded[1:3, 1:3] = 255  # centred, zero padding
@@ -107,9 +113,18 @@ def test_crop_or_pad_centres(tmp_path):
     assert notes == ("resized 2 of 2 images to 4x4 (crop_or_pad)",)
 
 
-def test_unknown_resize_method_is_a_config_error(tmp_path, make_image):
-    with pytest.raises(ConfigError, match="resize_method"):
-        decode_images([make_image("a.png")], ImageSpec(8, 8, 1), resize_method="stretch")
+def test_resize_method_and_channels_are_checked_once_by_the_config():
+    # the image stage trusts the validated config; the config names the key and the choices
+    import yaml
+
+    from ludwig_mnist.config import parse_config
+    from synthetic import TINY_CONFIG
+
+    for key, value, shown in (("resize_method", "stretch", "'interpolate', 'crop_or_pad'"), ("num_channels", 2, "1, 3, 4")):
+        raw = yaml.safe_load(TINY_CONFIG)
+        raw["input_features"][0].setdefault("preprocessing", {})[key] = value
+        with pytest.raises(ConfigError, match=rf"'input_features\.0\.preprocessing\.{key}'.*{shown}"):
+            parse_config(raw)
 
 
 # ---------------------------------------------------------------------------
@@ -181,8 +196,6 @@ def test_inference_colour_cap_and_explicit_values(tmp_path, make_image):
     assert spec == ImageSpec(10, 256, 4)
     spec, notes = infer_image_spec([], height=5, width=6, num_channels=1)
     assert spec == ImageSpec(5, 6, 1) and notes == ("image size 5x6x1 from the config",)
-    with pytest.raises(ConfigError, match="num_channels"):
-        infer_image_spec(paths, num_channels=2)
 
 
 def test_inference_samples_evenly(tmp_path, make_image):
@@ -209,6 +222,7 @@ def test_parallel_decode_equals_serial(tmp_path, make_image, always_threads, mon
     ]
     paths = distinct * 20  # 300 images in many chunks, without writing 300 files
     serial, serial_notes = decode_images(paths, ImageSpec(8, 8, 1), num_workers=1)
+    serial_notes = serial_notes.notes()
     threads = set()
     decode_range = images_module._ChunkDecoder.decode_range
 
@@ -218,6 +232,7 @@ def test_parallel_decode_equals_serial(tmp_path, make_image, always_threads, mon
 
     monkeypatch.setattr(images_module._ChunkDecoder, "decode_range", recording_decode_range)
     parallel, parallel_notes = decode_images(paths, ImageSpec(8, 8, 1), num_workers=3)
+    parallel_notes = parallel_notes.notes()
     assert any(name.startswith("decode") for name in threads)  # the pool really ran
     assert np.array_equal(serial, parallel)
     assert not np.array_equal(serial[0], serial[1])  # distinct images really are distinct

@@ -5,8 +5,9 @@ import json
 import numpy as np
 
 from ludwig_mnist.cli import main
-from ludwig_mnist.kfold import assign_folds, summarize
-from synthetic import make_dataset, write_config
+from ludwig_mnist.data.splits import assign_folds
+from ludwig_mnist.pipelines.kfold import summarize
+from synthetic import TINY_CONFIG, make_dataset, write_config
 
 
 def test_folds_are_stratified_balanced_and_seeded():
@@ -53,3 +54,31 @@ def test_kfold_refuses_options_it_cannot_honour(tmp_path, capsys):
     code = main(["experiment", "--config", str(config), "--dataset", str(csv_path), "--raw_data", str(zip_path),
                  "--output_directory", str(tmp_path / "out"), "--k_fold", "2", "--tensorboard"])
     assert code == 2 and "--k_fold cannot be combined with --tensorboard" in capsys.readouterr().err
+
+
+def test_kfold_needs_no_split_column_and_keeps_streamed_folds_on_disk(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from ludwig_mnist.data.cache import DiskImages
+    from ludwig_mnist.training import train as train_module
+
+    csv_path, zip_path = make_dataset(tmp_path / "in", train_per_class=10, test_per_class=2)  # 12 per class
+    pd.read_csv(csv_path).drop(columns=["split"]).to_csv(csv_path, index=False)  # no split column at all
+    config = write_config(tmp_path / "in", TINY_CONFIG.replace(
+        "    type: image\n", "    type: image\n    preprocessing:\n      in_memory: false\n"))
+    seen = []
+    real_train = train_module.train_model
+
+    def spy(model, config, metadata, splits, *args, **kwargs):
+        seen.append({name: type(split.images) for name, split in splits.items()})
+        return real_train(model, config, metadata, splits, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "train_model", spy)
+    out = tmp_path / "out"
+    assert main(["experiment", "--config", str(config), "--dataset", str(csv_path), "--raw_data", str(zip_path),
+                 "--output_directory", str(out), "--k_fold", "2"]) == 0
+    assert len(seen) == 2 and all(kinds == {"training": DiskImages, "validation": DiskImages, "test": DiskImages}
+                                  for kinds in seen)
+    indices = json.loads((out / "kfold_split_indices.json").read_text())
+    assert sum(len(fold["test_images"]) for fold in indices.values()) == 36
+    assert all(len(fold["validation_images"]) == 3 for fold in indices.values())  # 10% of 6 per class, carved

@@ -17,7 +17,7 @@ from PIL import Image
 
 from conftest import idx_bytes
 from ludwig_mnist.errors import DataError, OutputError
-from ludwig_mnist.mnist_dataset import balanced_subset, build_mnist_dataset, load_mnist, read_idx
+from ludwig_mnist.data.mnist import balanced_subset, build_mnist_dataset, load_mnist, read_idx
 
 
 def _real_mnist_dir() -> Path:
@@ -151,7 +151,7 @@ class _DiskFullWriter:
 
 
 def test_failed_write_leaves_no_partial_files(tmp_path, fake_mnist_idx, monkeypatch):
-    monkeypatch.setattr("ludwig_mnist.mnist_dataset.csv.writer", lambda *args, **kwargs: _DiskFullWriter())
+    monkeypatch.setattr("ludwig_mnist.data.mnist.csv.writer", lambda *args, **kwargs: _DiskFullWriter())
     with pytest.raises(OutputError, match="cannot write the dataset .*No space left on device"):
         build_mnist_dataset(tmp_path / "out", fake_mnist_idx, n_train=10, n_test=10)
     assert list((tmp_path / "out").iterdir()) == []  # no zip, no csv, no temporaries

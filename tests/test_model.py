@@ -5,7 +5,7 @@ import yaml
 
 from ludwig_mnist.config import parse_config
 from ludwig_mnist.errors import ConfigError
-from ludwig_mnist.model import build_model, layer_rows
+from ludwig_mnist.model.build import build_model, layer_rows
 from test_config import TUTORIAL
 
 
@@ -60,7 +60,7 @@ def test_small_encoders_have_the_textbook_sizes(encoder, params):
 
 
 def test_keras_applications_adapt_small_gray_inputs():
-    from ludwig_mnist.model import input_adaptation
+    from ludwig_mnist.model.build import input_adaptation
 
     config = with_encoder({"type": "vgg16"})
     shape, notes = input_adaptation(config, (28, 28, 1))

@@ -219,3 +219,23 @@ def test_missing_image_column_and_missing_image(model_dir, test_rows, tmp_path, 
     (line,) = error_lines(capsys.readouterr())
     assert "15 of 15 image paths in rows.csv do not exist" in line and "--raw_data" in line
     assert list((tmp_path / "out2").iterdir()) == []
+
+
+def test_predict_streams_when_the_model_says_in_memory_false(trained, model_dir, test_rows, tmp_path, capsys):
+    """The model's own preprocessing is applied, in_memory included: the images go through the disk cache."""
+    inputs, _ = trained
+    streamed_model = tmp_path / "model"
+    shutil.copytree(model_dir, streamed_model)
+    hyper_path = streamed_model / "model_hyperparameters.json"
+    hyper = json.loads(hyper_path.read_text())
+    hyper["input_features"][0]["preprocessing"]["in_memory"] = False
+    hyper_path.write_text(json.dumps(hyper))
+    dataset = tmp_path / "test_rows.csv"
+    test_rows.to_csv(dataset, index=False)
+    assert predict(model_dir, dataset, tmp_path / "memory", "--raw_data", inputs / "images.zip") == 0
+    assert "on-disk cache" not in capsys.readouterr().out
+    assert predict(streamed_model, dataset, tmp_path / "streamed", "--raw_data", inputs / "images.zip") == 0
+    assert "into an on-disk cache (in_memory: false)" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(read_predictions(tmp_path / "streamed"), read_predictions(tmp_path / "memory"))
+    assert (tmp_path / "streamed/ludwig_predict_report.html").is_file()
+    assert not [p.name for p in (tmp_path / "streamed").iterdir() if p.name.startswith(".")]

@@ -14,7 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ludwig_mnist import plots, report
+from ludwig_mnist import evaluate as ev_module
+from ludwig_mnist.report import common as report_common
+from ludwig_mnist.report import evaluation as evaluation_report
+from ludwig_mnist.report import experiment as experiment_report
+from ludwig_mnist.report import plots
 from ludwig_mnist.results import (
     DatasetSummary,
     EpochStats,
@@ -79,9 +83,9 @@ def fake_evaluation(split: str, rows: int, rng: np.random.Generator, names=CLASS
     logits = rng.normal(size=(rows, len(names))) + 1.5 * np.eye(len(names))[y_true]
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     probabilities = probabilities.astype(np.float32)
-    return SplitEvaluation(split=split, class_names=tuple(names), y_true=y_true,
-                           probabilities=probabilities,
-                           statistics=fake_statistics(y_true, probabilities, names))
+    # statistics written by hand (independent of evaluate.py); the curves the report draws come from evaluate.py
+    return dataclasses.replace(ev_module.evaluate_predictions(split, y_true, probabilities, names),
+                               statistics=fake_statistics(y_true, probabilities, names))
 
 
 def fake_image(rng: np.random.Generator, channels: int = 1) -> np.ndarray:
@@ -161,13 +165,13 @@ def result() -> ExperimentResult:
 
 @pytest.fixture(scope="module")
 def figures(result) -> dict[str, bytes]:
-    return report.experiment_figures(result)
+    return experiment_report.experiment_figures(result)
 
 
 @pytest.fixture(scope="module")
 def written(result, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    files = report.write_experiment_report(result, out)
+    files = experiment_report.write_experiment_report(result, out)
     return out, files, files.html.read_text(encoding="utf-8")
 
 
@@ -200,9 +204,9 @@ def test_every_image_is_an_embedded_png(written, result):
     sources = re.findall(r'<img\b[^>]*\bsrc="([^"]*)"', html)
     assert len(sources) == len(re.findall(r"<img\b", html))
     per_class = Counter(ex.true_label for ex in result.misclassified)
-    assert max(per_class.values()) > report.GALLERY_PER_CLASS  # the cap is exercised
-    shown = sum(min(n, report.GALLERY_PER_CLASS) for n in per_class.values())
-    expected = len(report.EXPERIMENT_FIGURES) + len(result.training_samples) + shown
+    assert max(per_class.values()) > report_common.GALLERY_PER_CLASS  # the cap is exercised
+    shown = sum(min(n, report_common.GALLERY_PER_CLASS) for n in per_class.values())
+    expected = len(report_common.EXPERIMENT_FIGURES) + len(result.training_samples) + shown
     assert len(sources) == expected
     for src in sources:
         assert src.startswith("data:image/png;base64,")
@@ -246,7 +250,7 @@ def test_setup_shows_the_config_as_yaml(written):
 def test_plot_files_and_metrics_tsv(written, result):
     out, files, _ = written
     names = sorted(p.name for p in files.plots)
-    assert names == sorted(f"{n}.png" for n in report.EXPERIMENT_FIGURES)
+    assert names == sorted(f"{n}.png" for n in report_common.EXPERIMENT_FIGURES)
     for path in files.plots:
         assert path.parent == out / "plots"
         assert path.read_bytes().startswith(PNG_MAGIC)
@@ -268,21 +272,21 @@ def test_embedded_plots_are_the_written_files(written):
 
 
 def test_metrics_table_rows(result):
-    rows = report.metrics_table_rows(result)
+    rows = report_common.metrics_table_rows(result)
     assert [r["split"] for r in rows] == ["training", "validation", "test"]
     assert rows[2]["accuracy_macro"] == result.evaluations["test"].statistics["accuracy"]
-    assert list(rows[0])[:8] == ["split", *report.METRIC_COLUMNS]
+    assert list(rows[0])[:8] == ["split", *report_common.METRIC_COLUMNS]
 
 
 def test_render_is_pure_and_deterministic(result, figures):
-    assert report.render_experiment_report(result, figures) == report.render_experiment_report(result, figures)
-    assert report.experiment_figures(result) == figures  # same inputs, same PNG bytes
+    assert experiment_report.render_experiment_report(result, figures) == experiment_report.render_experiment_report(result, figures)
+    assert experiment_report.experiment_figures(result) == figures  # same inputs, same PNG bytes
 
 
 def test_missing_figure_is_an_error(result, figures):
     figures = {k: v for k, v in figures.items() if k != "roc_curves"}
     with pytest.raises(ValueError, match="roc_curves"):
-        report.render_experiment_report(result, figures)
+        experiment_report.render_experiment_report(result, figures)
 
 
 # --------------------------------------------------------------------------- failures
@@ -299,7 +303,7 @@ def test_a_failing_plot_fails_the_report_and_writes_nothing(result, tmp_path, mo
 
     monkeypatch.setattr(plots, function, broken)
     with pytest.raises(RuntimeError, match=rf"could not draw the {name} plot: boom"):
-        report.write_experiment_report(result, tmp_path / "out")
+        experiment_report.write_experiment_report(result, tmp_path / "out")
     assert not (tmp_path / "out" / "ludwig_experiment_report.html").exists()
     assert not list(tmp_path.rglob("*.html")) and not list(tmp_path.rglob("*.png"))
 
@@ -309,7 +313,7 @@ def test_a_failing_plot_fails_the_report_and_writes_nothing(result, tmp_path, mo
 
 def test_predict_report(result, tmp_path):
     evaluation = result.evaluations["test"]
-    files = report.write_evaluation_report(
+    files = evaluation_report.write_evaluation_report(
         evaluation, tmp_path, title="Ludwig predictions <on> new data",
         model_description={"model": "stacked_cnn", "input": {"height": 28, "width": 28}},
         misclassified=result.misclassified, notes=["3 rows had no label"])
@@ -321,7 +325,7 @@ def test_predict_report(result, tmp_path):
     assert escape("<b>x</b>") in html and "<b>x</b>" not in html
     assert "3 rows had no label" in html and "height: 28" in html
     assert f'{evaluation.statistics["accuracy_micro"]:.4f}' in html
-    assert sorted(p.name for p in files.plots) == sorted(f"{n}.png" for n in report.EVALUATION_FIGURES)
+    assert sorted(p.name for p in files.plots) == sorted(f"{n}.png" for n in report_common.EVALUATION_FIGURES)
     lines = files.metrics_tsv.read_text().splitlines()
     assert len(lines) == 2 and lines[1].startswith("test\t")
     for src in re.findall(r'<img\b[^>]*\bsrc="([^"]*)"', html):
@@ -333,7 +337,7 @@ def test_predict_report(result, tmp_path):
 
 def test_micro_average_roc_is_the_pooled_rank_statistic(result):
     evaluation = result.evaluations["test"]
-    fpr, tpr, auc = report.micro_average_roc(evaluation)
+    fpr, tpr, auc = ev_module.micro_average_roc(evaluation.y_true, evaluation.probabilities)
     y = evaluation.y_true
     probs = evaluation.probabilities.astype(np.float64)
     is_true = y[:, None] == np.arange(probs.shape[1])[None, :]
@@ -347,17 +351,15 @@ def test_per_class_auc_is_na_for_a_class_without_rows(result):
     evaluation = result.evaluations["test"]
     keep = evaluation.y_true != 2
     names = evaluation.class_names
-    partial = fake_evaluation("test", 30, np.random.default_rng(5))
-    partial = dataclasses.replace(partial, y_true=evaluation.y_true[keep],
-                                  probabilities=evaluation.probabilities[keep])
-    rows = {r["name"]: r for r in report._per_class_rows(partial)}
+    partial = ev_module.evaluate_predictions("test", evaluation.y_true[keep], evaluation.probabilities[keep], names)
+    rows = {r["name"]: r for r in report_common._per_class_rows(partial)}
     assert rows[names[2]]["auc"] is None and rows[names[2]]["support"] == 0
     assert rows[names[0]]["auc"] is not None
 
 
 def test_training_samples_are_capped_round_robin_over_classes(result, figures, monkeypatch):
-    monkeypatch.setattr(report, "TRAINING_SAMPLES_MAX", 4)
-    html = report.render_experiment_report(result, figures)
+    monkeypatch.setattr(experiment_report, "TRAINING_SAMPLES_MAX", 4)
+    html = experiment_report.render_experiment_report(result, figures)
     samples = html.split('<section id="training-samples">')[1].split("</section>")[0]
     assert samples.count("<img ") == 4
     for name in CLASS_NAMES:
@@ -368,7 +370,7 @@ def test_many_classes_and_odd_labels_draw():
     rng = np.random.default_rng(1)
     names = [f"class ${i}$ with a very long name number {i}" for i in range(100)]
     evaluation = fake_evaluation("test", 300, rng, names)
-    figures = report.evaluation_figures(evaluation)
+    figures = report_common.evaluation_figures(evaluation)
     assert all(png.startswith(PNG_MAGIC) for png in figures.values())
     assert plots.class_distribution_png(names, {n: 5 for n in names}).startswith(PNG_MAGIC)
     one_epoch = [EpochStats(1, 1.0, {"training": {"loss": 1.0}, "te$t": {"loss": 2.0, "x_y": 0.5}})]
@@ -387,14 +389,14 @@ def test_plots_leave_no_pyplot_figure(result):
     import matplotlib.pyplot as plt
 
     before = plt.get_fignums()
-    report.experiment_figures(result)
+    experiment_report.experiment_figures(result)
     assert plt.get_fignums() == before
 
 
 def test_written_files_honour_the_umask(result, tmp_path):
     old = os.umask(0o022)
     try:
-        files = report.write_experiment_report(result, tmp_path)
+        files = experiment_report.write_experiment_report(result, tmp_path)
     finally:
         os.umask(old)
     for path in (files.html, files.metrics_tsv, *files.plots):
@@ -404,19 +406,19 @@ def test_written_files_honour_the_umask(result, tmp_path):
 def test_unwritable_output_is_an_output_error(result, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(report.OutputError):
-        report.write_experiment_report(result, blocker / "out")
+    with pytest.raises(report_common.OutputError):
+        experiment_report.write_experiment_report(result, blocker / "out")
 
 
 def test_images_must_be_uint8(result, figures):
     bad = ImageExample(image=np.zeros((4, 4, 1), dtype=np.float32), true_label="7", source="x.png")
     with pytest.raises(ValueError, match="x.png"):
-        report.render_experiment_report(
+        experiment_report.render_experiment_report(
             dataclasses.replace(result, training_samples=(bad,)), figures)
 
 
 def test_fixture_paths_do_not_depend_on_the_working_directory(result, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    files = report.write_experiment_report(result, tmp_path / "elsewhere")
+    files = experiment_report.write_experiment_report(result, tmp_path / "elsewhere")
     assert files.html.is_file()
-    assert Path(report.__file__).with_name("templates").is_dir()
+    assert Path(report_common.__file__).with_name("templates").is_dir()

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ludwig_mnist import report
+from ludwig_mnist.report import common as report_common
+from ludwig_mnist.report import experiment as experiment_report
 
 BROWSER_DIR = Path(__file__).resolve().parent / "browser"
 SCRIPT = BROWSER_DIR / "check_report.mjs"
@@ -50,7 +51,7 @@ def _requirements() -> tuple[str, str]:
 
 def test_report_in_headless_chromium(tmp_path):
     chromium, node = _requirements()
-    files = report.write_experiment_report(_fake_result(), tmp_path / "out")
+    files = experiment_report.write_experiment_report(_fake_result(), tmp_path / "out")
     proc = subprocess.run(
         [node, str(SCRIPT), str(files.html), str(ARTIFACTS)],
         cwd=BROWSER_DIR, env={**os.environ, "CHROMIUM_PATH": chromium},
@@ -66,7 +67,7 @@ def test_report_in_headless_chromium(tmp_path):
     assert result["imageCount"] == files.html.read_text(encoding="utf-8").count("<img ")
     assert result["scripts"] == 0
     assert result["brokenTocLinks"] == []
-    assert [sid for sid, _ in report.EXPERIMENT_SECTIONS] == result["sectionIds"]
+    assert [sid for sid, _ in report_common.EXPERIMENT_SECTIONS] == result["sectionIds"]
     assert result["phoneOverflowPx"] <= 0
     # user data is shown as text, never as markup
     assert "<b>x</b>" in result["text"] and "T-shirt/top" in result["text"]

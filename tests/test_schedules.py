@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from ludwig_mnist.config import LearningRateScheduler
-from ludwig_mnist.schedules import LudwigLearningRate, ReduceOnPlateau
+from ludwig_mnist.config.schema import LearningRateScheduler
+from ludwig_mnist.training.schedules import LudwigLearningRate, ReduceOnPlateau
 
 
 def rate(schedule, step):

@@ -10,8 +10,9 @@ import yaml
 from PIL import Image
 
 from ludwig_mnist.cli import main
-from ludwig_mnist.images import ImageSpec, decode_images
-from ludwig_mnist.streaming import DiskImages, ImageBatches, decode_to_cache
+from ludwig_mnist.data.images import ImageSpec, decode_images
+from ludwig_mnist.data.cache import DiskImages, decode_to_cache
+from ludwig_mnist.training.batches import ImageBatches
 from synthetic import TINY_CONFIG, make_dataset, write_config
 
 
@@ -32,9 +33,12 @@ def mixed_images(tmp_path):
 
 def test_streamed_decode_equals_in_memory_decode_pixels_and_notes(mixed_images, tmp_path):
     spec = ImageSpec(12, 12, 1)
-    in_memory, memory_notes = decode_images(mixed_images, spec)
+    in_memory, memory_counts = decode_images(mixed_images, spec)
+    memory_notes = memory_counts.notes()
     # 5 rows per chunk: the cache is written in 5 pieces, the last one short
-    streamed, streamed_notes = decode_to_cache(mixed_images, spec, tmp_path / "cache.npy", chunk_bytes=5 * 12 * 12)
+    streamed, streamed_counts = decode_to_cache(mixed_images, spec, tmp_path / "cache.npy", chunk_bytes=5 * 12 * 12)
+    streamed_notes = streamed_counts.notes()
+    assert streamed_counts == memory_counts  # the chunks' counts add up to one decode's, as values
     assert isinstance(streamed, DiskImages) and streamed.shape == in_memory.shape == (23, 12, 12, 1)
     np.testing.assert_array_equal(np.asarray(streamed), in_memory)
     np.testing.assert_array_equal(np.load(tmp_path / "cache.npy", mmap_mode="r"), in_memory)  # a plain .npy
@@ -58,6 +62,20 @@ def test_disk_images_index_like_the_array(mixed_images, tmp_path):
     np.testing.assert_array_equal(view[mask], array[4:20][mask])
     with pytest.raises(IndexError):
         view[16]
+
+
+def test_take_is_a_view_in_any_row_order(mixed_images, tmp_path):
+    from ludwig_mnist.data.cache import take_rows
+
+    array, _ = decode_images(mixed_images, ImageSpec(12, 12, 1))
+    disk, _ = decode_to_cache(mixed_images, ImageSpec(12, 12, 1), tmp_path / "cache.npy")
+    rows = np.array([20, 2, 3, 4, 11])
+    fold = take_rows(disk, rows)  # k-fold's folds: DiskImages views, nothing read into memory
+    assert isinstance(fold, DiskImages) and fold.shape == (5, 12, 12, 1)
+    np.testing.assert_array_equal(np.asarray(fold), array[rows])
+    np.testing.assert_array_equal(fold[1:4][2], array[4])
+    np.testing.assert_array_equal(fold.take(np.array([True, False, False, False, True]))[1], array[11])
+    np.testing.assert_array_equal(take_rows(array, rows), array[rows])  # in memory: a plain copy
 
 
 def test_batches_cover_every_row_once_per_epoch(mixed_images, tmp_path):
