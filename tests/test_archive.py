@@ -14,13 +14,9 @@ from pathlib import Path
 import pytest
 
 from conftest import image_bytes
-from ludwig_mnist.data.archive import (
-    ArchiveLimits,
-    ExtractedArchive,
-    extract_archive,
-    locate_images,
-    sniff_format,
-)
+from ludwig_mnist.data.archive import ArchiveLimits, ExtractedArchive, extract_archive
+from ludwig_mnist.data.locate import locate_images
+from ludwig_mnist.data.sniff import sniff_format
 from ludwig_mnist.errors import ArchiveError, DataError
 
 PNG = image_bytes((4, 4))

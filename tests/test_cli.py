@@ -66,11 +66,12 @@ def test_experiment_end_to_end_and_reproducible(inputs, tmp_path):
 def test_saved_weights_reload_to_the_same_predictions(inputs, tmp_path):
     from ludwig_mnist.artifacts.model_dir import load_model_dir
     from ludwig_mnist.data.images import ImageSpec, decode_images
-    from ludwig_mnist.data.archive import extract_archive, locate_images
+    from ludwig_mnist.data.archive import extract_archive
+    from ludwig_mnist.data.locate import locate_images
 
     assert run(inputs, tmp_path / "out") == 0
     saved = load_model_dir(tmp_path / "out/experiment_run/model")
-    config, metadata, model = saved.config, saved.metadata, saved.model
+    metadata, model = saved.metadata, saved.model
     predictions = pd.read_csv(tmp_path / "out/experiment_run/predictions.csv", dtype=str)
     extracted = extract_archive(inputs[2], tmp_path / "x")
     paths = locate_images(extracted, list(predictions["image_path"]))

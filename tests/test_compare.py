@@ -1,13 +1,11 @@
 """`compare`: grids and Ludwig hyperopt sections expand into validated configurations; the best is picked."""
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
 
 from ludwig_mnist.config.hyperopt import Selection, combinations, grid_from_hyperopt, set_path
-from ludwig_mnist.pipelines.compare import best_run
 from ludwig_mnist.errors import ConfigError
 from synthetic import TINY_CONFIG, make_dataset, write_config
 

@@ -1,7 +1,7 @@
 """Safe extraction of the raw-data archive (zip or tar) that holds the images.
 
 Galaxy hands us the archive as ``dataset_123.dat``, so the format is sniffed
-from magic bytes, never from the extension.  Every entry is checked *before*
+from magic bytes, never from the extension (sniff.py).  Every entry is checked *before*
 anything is written: path escapes (zip-slip), links, device files, member count,
 total size and compression ratio (zip bombs).  While extracting, bytes are
 counted as they are written, so a header that under-declares a member's size
@@ -10,22 +10,19 @@ cannot smuggle more data past the limits.  Links are never created or followed.
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import lzma
-import os
 import stat
 import tarfile
-import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO, Iterator
 
-from ..errors import ArchiveError, DataError, OutputError
-from ..wording import MAX_LISTED, listed, plural
+from ..errors import ArchiveError, OutputError
+from ..wording import listed, plural
 from .paths import UnsafePath, safe_parts
+from .sniff import not_an_archive, sniff_format
 
 DEFAULT_MAX_ARCHIVE_BYTES = 4 * 1024**3  # 4 GiB uncompressed; full MNIST as PNG is ~20 MB
 DEFAULT_MAX_MEMBERS = 1_000_000  # full MNIST has 70,000
@@ -56,92 +53,6 @@ class ExtractedArchive:
     file_count: int
     total_bytes: int
     notes: tuple[str, ...]  # e.g. "skipped 1 link entry (...): foo -> /etc/passwd"
-
-
-# ---------------------------------------------------------------------------
-# Format sniffing
-
-_COMPRESSORS = {b"\x1f\x8b": ("gzip", gzip.open), b"BZh": ("bzip2", bz2.open), b"\xfd7zXZ\x00": ("xz", lzma.open)}
-_TAR_OF = {"gzip": "tar.gz", "bzip2": "tar.bz2", "xz": "tar.xz"}
-# Magic prefix -> name, for files that extract_archive does not read.
-_OTHER_MAGIC = {
-    b"\x89PNG\r\n\x1a\n": "PNG image", b"\xff\xd8\xff": "JPEG image", b"GIF8": "GIF image",
-    b"II*\x00": "TIFF image", b"MM\x00*": "TIFF image", b"%PDF": "PDF", b"7z\xbc\xaf\x27\x1c": "7z",
-    b"Rar!\x1a\x07": "RAR", b"\x28\xb5\x2f\xfd": "zstd", b"\x89HDF\r\n\x1a\n": "HDF5 file",
-}
-_PHRASES = {
-    "text": "a text file", "empty file": "an empty file", "unknown binary": "an unknown binary file",
-    "gzip": "a gzip-compressed file", "bzip2": "a bzip2-compressed file", "xz": "an xz-compressed file",
-    "zstd": "a zstd-compressed file", "7z": "a 7z archive", "RAR": "a RAR archive",
-}
-
-
-def describe_format(found: str) -> str:
-    """A ``sniff_format`` result as a phrase for messages: "a PNG image", "an empty file"."""
-    return _PHRASES.get(found, f"a {found}")
-
-
-def _is_tar_header(block: bytes) -> bool:
-    """True if a 512-byte block is a tar header (ustar magic, or a valid v7 checksum)."""
-    if len(block) < 512:
-        return False
-    if block[257:262] == b"ustar":
-        return True
-    try:
-        stored = int(block[148:156].replace(b"\x00", b" ").strip() or b"-1", 8)
-    except ValueError:
-        return False
-    return stored in tarfile.calc_chksums(block[:512])
-
-
-def sniff_format(path: Path | str) -> str:
-    """Name the format of a file from its first bytes.
-
-    Returns "zip", "tar", "tar.gz", "tar.bz2" or "tar.xz" for what
-    ``extract_archive`` reads, otherwise a human name such as "gzip",
-    "PNG image", "JPEG image", "PDF", "7z", "RAR", "text", "empty file" or
-    "unknown binary".
-    """
-    with open(path, "rb") as handle:
-        head = handle.read(1024)
-    if not head:
-        return "empty file"
-    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
-        return "zip"
-    for magic, (compression, opener) in _COMPRESSORS.items():
-        if head.startswith(magic):
-            try:
-                with opener(path, "rb") as stream:
-                    inner = stream.read(512)
-            except (OSError, EOFError, lzma.LZMAError, zlib.error):
-                return compression  # corrupt or truncated stream: name the wrapper only
-            return _TAR_OF[compression] if _is_tar_header(inner) else compression
-    if _is_tar_header(head[:512]):
-        return "tar"
-    for magic, name in _OTHER_MAGIC.items():
-        if head.startswith(magic):
-            return name
-    if b"\x00" not in head:
-        try:
-            head.decode("utf-8")
-            return "text"
-        except UnicodeDecodeError as error:
-            if error.start >= len(head) - 3:  # a character cut by the 1024-byte window
-                return "text"
-    return "unknown binary"
-
-
-def _not_an_archive(archive: Path, found: str, display_name: str) -> ArchiveError:
-    message = f"{display_name}: is {describe_format(found)}, not a zip or tar archive"
-    if found == "text":
-        with open(archive, "rb") as handle:
-            first_line = handle.read(200).decode("utf-8", "replace").splitlines()[0][:60]
-        message += f" (it starts with {first_line!r}; was the CSV given as the image archive?)"
-    elif found.endswith("image"):
-        message += "; put the images into a zip, e.g. `zip -r images.zip folder/`"
-    elif found in ("7z", "RAR", "zstd", "gzip", "bzip2", "xz"):
-        message += "; re-pack the images as .zip or .tar.gz"
-    return ArchiveError(message)
 
 
 # ---------------------------------------------------------------------------
@@ -389,7 +300,7 @@ def extract_archive(
         raise ArchiveError(f"{display_name}: archive file not found")
     found = sniff_format(archive)
     if found != "zip" and not found.startswith("tar"):
-        raise _not_an_archive(archive, found, display_name)
+        raise not_an_archive(archive, found, display_name)
     dest.mkdir(parents=True, exist_ok=True)
     job = _Extraction(dest, display_name, limits)
     if found == "zip":
@@ -397,52 +308,3 @@ def extract_archive(
     else:
         _extract_tar(archive, job)
     return job.result()
-
-
-def table_path(raw: str, where: str, outside: str, rule: str) -> str:
-    """A table's image path as a normalised relative POSIX path; refuses escapes from its root.
-
-    Messages: "{where}: image path 'x' is absolute; paths must be {rule}" and "... points outside {outside}; ...".
-    """
-    try:
-        return str(PurePosixPath(*safe_parts(raw)))
-    except UnsafePath as unsafe:
-        problem = "is absolute" if unsafe.reason == "absolute" else f"points outside {outside}"
-        raise DataError(f"{where}: image path {raw!r} {problem}; paths must be {rule}") from None
-
-
-def locate_images(
-    extracted: ExtractedArchive, relative_paths: Sequence[str], row_numbers: Sequence[int] | None = None
-) -> list[Path]:
-    """Map CSV image paths to extracted files, in order.
-
-    Each path is tried at the archive root, then inside the archive's single
-    top-level folder if it has one (a zip of ``mnist_images/`` with CSV paths
-    like ``training/0/1.png``).  ``row_numbers`` label rows in messages; the
-    default ``index + 2`` is the line number in a CSV with one header line.
-    """
-    lines = list(row_numbers) if row_numbers is not None else range(2, len(relative_paths) + 2)
-    root = extracted.root
-    top_entries = list(root.iterdir())
-    bases = [root] + ([top_entries[0]] if len(top_entries) == 1 and top_entries[0].is_dir() else [])
-    located: list[Path] = []
-    missing: list[str] = []
-    for raw, line in zip(relative_paths, lines):
-        relative = table_path(raw, f"CSV line {line}", "the image archive", "relative to the archive root")
-        # NFC/NFD variants only on a miss: macOS zips store decomposed names, CSVs composed ones.
-        variants = [relative]
-        if not relative.isascii():
-            variants += [unicodedata.normalize(form, relative) for form in ("NFC", "NFD")]
-        found = next((base / v for v in variants for base in bases if os.path.isfile(os.path.join(base, v))), None)
-        if found is None:
-            missing.append(f"line {line}: {raw!r}")
-        else:
-            located.append(found)
-    if missing:
-        top_names = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in top_entries)
-        raise DataError(
-            f"{len(missing)} of {len(relative_paths)} image paths in the CSV are not in the archive "
-            f"(first: {'; '.join(missing[:MAX_LISTED])}); "
-            f"the archive's top level holds {listed(top_names) or 'nothing'}"
-        )
-    return located

@@ -29,8 +29,8 @@ from typing import Iterator, Sequence
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .archive import describe_format, sniff_format
 from ..errors import DataError
+from .sniff import describe_format, sniff_format
 
 DEFAULT_MAX_IMAGE_PIXELS = 89_478_485  # Pillow's own default: 1024 * 1024 * 1024 // 4 // 3
 MAX_PIXELS_FLAG = "--max_image_pixels"

@@ -26,12 +26,19 @@ from ..errors import DataError
 from ..options import DataOptions
 from ..results import SPLIT_NAMES, DatasetSummary
 from ..wording import MAX_LISTED, plural
-from .archive import ArchiveLimits, ExtractedArchive, extract_archive, locate_images
+from .archive import ArchiveLimits, ExtractedArchive, extract_archive
+from .locate import locate_images
 from .cache import CACHE_NAME, decode_to_cache
 from .folders import folder_table
 from .images import DEFAULT_MAX_IMAGE_PIXELS, ImageSpec, decode_images, infer_image_spec
 from .splits import SPLIT_CODES, assign_splits
-from .table import LINE_COLUMN, build_vocabulary, drop_missing, read_table, require_column
+from .table import (
+    LINE_COLUMN,
+    build_vocabulary,
+    drop_missing,
+    read_table,
+    require_column,
+)
 
 EXTRACTED_DIR = "raw_data"  # the archive is extracted to work_dir/EXTRACTED_DIR
 POOLED_SPLIT = "training"  # prepare_data(pooled=True) puts every row here, for k-fold to deal into folds
