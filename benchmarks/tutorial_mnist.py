@@ -177,7 +177,7 @@ def plain_keras_child(args) -> None:
     import tensorflow as tf
     from keras import layers
 
-    from ludwig_mnist.mnist_dataset import load_mnist
+    from ludwig_mnist.data.mnist import load_mnist
 
     startup = time.perf_counter() - t0
     start = time.perf_counter()
@@ -222,12 +222,13 @@ def plain_keras_child(args) -> None:
 
 
 def decode_child(args) -> None:
-    """Extract once, then time decode_images (in memory) and decode_to_cache (streamed), as data.py calls them."""
-    from ludwig_mnist.archive import extract_archive, locate_images
-    from ludwig_mnist.data import read_table
-    from ludwig_mnist.images import ImageSpec, decode_images
+    """Extract once, then time decode_images (in memory) and decode_to_cache (streamed), as data/prepare.py calls them."""
+    from ludwig_mnist.data.archive import extract_archive
+    from ludwig_mnist.data.locate import locate_images
+    from ludwig_mnist.data.table import read_table
+    from ludwig_mnist.data.images import ImageSpec, decode_images
     from ludwig_mnist.runtime import granted_cpu_threads
-    from ludwig_mnist.streaming import decode_to_cache
+    from ludwig_mnist.data.cache import decode_to_cache
 
     with tempfile.TemporaryDirectory(dir=args.workdir, prefix="decode-") as scratch:
         start = time.perf_counter()
@@ -250,15 +251,16 @@ def decode_child(args) -> None:
 def memory_child(args) -> None:
     """Decode the extracted 70k PNGs upscaled to SIZE x SIZE, in memory or into the cache; peak RSS is the point.
 
-    TensorFlow is imported first in both modes, as it is in a real run (streaming.py needs Keras anyway).
+    TensorFlow is imported first in both modes, as it is in a real run (training reads the cache through Keras anyway).
     """
     import keras  # noqa: F401  (the baseline memory of a run)
 
-    from ludwig_mnist.archive import ExtractedArchive, locate_images
-    from ludwig_mnist.data import read_table
-    from ludwig_mnist.images import ImageSpec, decode_images
+    from ludwig_mnist.data.archive import ExtractedArchive
+    from ludwig_mnist.data.locate import locate_images
+    from ludwig_mnist.data.table import read_table
+    from ludwig_mnist.data.images import ImageSpec, decode_images
     from ludwig_mnist.runtime import granted_cpu_threads
-    from ludwig_mnist.streaming import decode_to_cache
+    from ludwig_mnist.data.cache import decode_to_cache
 
     extracted = ExtractedArchive(args.workdir / "extracted", 0, 0, ())
     paths = locate_images(extracted, list(read_table(args._data / "mnist_dataset.csv")["image_path"]))
@@ -283,8 +285,9 @@ def prepare_inputs(args) -> tuple[Path, dict[str, Path], Path]:
     import yaml
 
     from ludwig_mnist.config import load_config
-    from ludwig_mnist.data import assign_splits, build_vocabulary, read_table
-    from ludwig_mnist.mnist_dataset import build_mnist_dataset
+    from ludwig_mnist.data.splits import assign_splits
+    from ludwig_mnist.data.table import build_vocabulary, read_table
+    from ludwig_mnist.data.mnist import build_mnist_dataset
 
     data_dir = args.workdir / "data"
     if not ((data_dir / "mnist_images.zip").is_file() and (data_dir / "mnist_dataset.csv").is_file()):
