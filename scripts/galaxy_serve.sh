@@ -33,10 +33,10 @@ GX_TAG=galaxy_serve
 
 PORT="${GALAXY_SERVE_PORT:-8080}"
 RUN_DIR="${GALAXY_SERVE_DIR:-$REPO/galaxy-serve}"
-KEEP=""
+KEEP=0
 while [ "$#" -gt 0 ]; do
     case "$1" in
-        --keep) KEEP=keep ;;
+        --keep) KEEP=1 ;;
         --port) PORT="${2:?--port needs a number}"; shift ;;
         --port=*) PORT="${1#--port=}" ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -49,26 +49,16 @@ case "$RUN_DIR" in /*) ;; *) RUN_DIR="$REPO/$RUN_DIR" ;; esac
 EMAIL="admin@example.org"
 USERNAME="admin"
 
-GALAXY_PID=""
-# shellcheck disable=SC2317  # the EXIT trap
-on_exit() {
-    local rc=$?
-    set +e
-    # No second signal, and no SIGPIPE from a closed log pipe (`... | tee`), may cut the cleanup short.
-    trap '' INT TERM PIPE
-    gx_stop
-    [ "$rc" -eq 130 ] && rc=0  # Ctrl-C is the normal way to stop
-    exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# Galaxy is stopped however the script ends (lib.sh's EXIT trap); Ctrl-C, the normal
+# way to stop, exits with status 0.
+# shellcheck disable=SC2317,SC2329  # called from lib.sh's EXIT trap
+gx_exit_hook() { [ "$GX_EXIT_RC" -ne 130 ] || GX_EXIT_RC=0; }
+gx_trap_exit
 
-T0=$SECONDS
 gx_install
 
 # The password: GALAXY_PASSWORD, else the one a kept database already has, else a new one.
-if [ "$KEEP" != "keep" ]; then rm -f "$RUN_DIR/login.env"; fi
+if [ "$KEEP" != "1" ]; then rm -f "$RUN_DIR/login.env"; fi
 if [ -f "$RUN_DIR/login.env" ]; then
     # A kept database: its user already has a password, which a new GALAXY_PASSWORD cannot change.
     stored="$(sed -n 's/^GALAXY_PASSWORD=//p' "$RUN_DIR/login.env")"
@@ -79,7 +69,9 @@ if [ -f "$RUN_DIR/login.env" ]; then
 fi
 GALAXY_PASSWORD="${GALAXY_PASSWORD:-$(gx_random_hex 8)}"
 
-gx_start "$RUN_DIR" "$PORT" "$KEEP" || exit 1
+START_ARGS=(--web-ui)
+if [ "$KEEP" = "1" ]; then START_ARGS+=(--keep); fi
+gx_start "${START_ARGS[@]}" "$RUN_DIR" "$PORT"
 gx_login_user "$EMAIL" "$USERNAME" "$GALAXY_PASSWORD"
 {
     echo "GALAXY_URL=$GALAXY_URL"
@@ -92,7 +84,7 @@ gx_import_workflows "$USER_API_KEY"
 
 cat >&2 <<EOF
 
-  Galaxy $GALAXY_VERSION is up ($((SECONDS - T0)) s):  $GALAXY_URL
+  Galaxy $GALAXY_VERSION is up ($(gx_elapsed) s):  $GALAXY_URL
 
   log in:    $EMAIL
   password:  $GALAXY_PASSWORD   (also in ${RUN_DIR#"$REPO"/}/login.env)

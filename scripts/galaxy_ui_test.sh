@@ -51,52 +51,25 @@ CONFIG_FILE="${GALAXY_UI_CONFIG:-config_small.yaml}"
 EMAIL="tutorial@example.org"
 USERNAME="tutorial"
 
-T_START=$SECONDS
-declare -A PHASE_SECONDS=()
-PHASE_ORDER=()
-phase_start() { PHASE_NAME="$1"; PHASE_T0=$SECONDS; gx_log "=== phase: $1"; }
-phase_end() {
-    PHASE_SECONDS[$PHASE_NAME]=$((SECONDS - PHASE_T0))
-    PHASE_ORDER+=("$PHASE_NAME")
-    gx_log "=== phase $PHASE_NAME took ${PHASE_SECONDS[$PHASE_NAME]} s"
-}
-
-GALAXY_PID=""
-# shellcheck disable=SC2317  # the EXIT trap
-on_exit() {
-    local rc=$?
-    set +e
-    # No second signal, and no SIGPIPE from a closed log pipe (`... | tee`), may cut the cleanup short.
-    trap '' INT TERM PIPE
-    if [ -n "$GALAXY_PID" ] && [ "${KEEP_GALAXY_RUNNING:-0}" = "1" ]; then
-        gx_log "KEEP_GALAXY_RUNNING=1: Galaxy stays up at $GALAXY_URL (pid $GALAXY_PID);"
-        gx_log "  log in as $EMAIL (password in $RUN_DIR/login.env); stop it with: kill -- -$GALAXY_PID"
-    else
-        gx_stop
-    fi
-    local name
-    for name in "${PHASE_ORDER[@]}"; do
-        printf '[galaxy_ui_test] timing: %-10s %5d s\n' "$name" "${PHASE_SECONDS[$name]}" >&2
-    done
-    printf '[galaxy_ui_test] wall time: %d s (%s)\n' "$((SECONDS - T_START))" \
-        "$([ "$rc" -eq 0 ] && echo PASSED || echo "FAILED, exit $rc")" >&2
-    exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# Galaxy is stopped however the script ends (lib.sh's EXIT trap, unless KEEP_GALAXY_RUNNING=1);
+# the phases' times and the wall time are printed.
+GX_KEEP_RUNNING="${KEEP_GALAXY_RUNNING:-0}"
+GX_KEEP_HINT="log in as $EMAIL (password in $RUN_DIR/login.env)"
+# shellcheck disable=SC2317,SC2329  # called from lib.sh's EXIT trap
+gx_exit_hook() { gx_print_wall_time "$GX_EXIT_RC"; }
+gx_trap_exit
 
 # --------------------------------------------------------------------------
-phase_start install
+gx_phase_start install
 "$REPO/scripts/setup_browser.sh"
 CHROMIUM_PATH="$(command -v chromium)" || gx_die "chromium is not installed"
 gx_install
-phase_end
+gx_phase_end
 
 # --------------------------------------------------------------------------
-phase_start start
-PORT="${GALAXY_UI_PORT:-$("$PYTHON" "$GX_HELPERS/free_port.py")}"
-gx_start "$RUN_DIR" "$PORT" || exit 1
+gx_phase_start start
+PORT="${GALAXY_UI_PORT:-$(gx_free_port)}"
+gx_start --web-ui "$RUN_DIR" "$PORT"
 PASSWORD="$(gx_random_hex 8)"
 gx_login_user "$EMAIL" "$USERNAME" "$PASSWORD"
 {
@@ -117,10 +90,10 @@ else
         || gx_die "Galaxy refused to import ${WORKFLOW_FILE#"$REPO"/} (the error is above)"
     gx_log "imported ${WORKFLOW_FILE#"$REPO"/}"
 fi
-phase_end
+gx_phase_end
 
 # --------------------------------------------------------------------------
-phase_start browser
+gx_phase_start browser
 FORM_SCREENSHOT="$ARTIFACTS_DIR/tool-form.png"
 status=0
 GALAXY_URL="$GALAXY_URL" GALAXY_EMAIL="$EMAIL" GALAXY_PASSWORD="$PASSWORD" \
@@ -138,5 +111,5 @@ if [ "$status" -ne 0 ]; then
     gx_log "last 40 lines of ${RUN_DIR#"$REPO"/}/galaxy.log (without its HTTP access lines):"
     grep -v '^INFO: .* HTTP/1.1" ' "$RUN_DIR/galaxy.log" | tail -n 40 >&2
 fi
-phase_end
+gx_phase_end
 exit "$status"

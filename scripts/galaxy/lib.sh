@@ -1,28 +1,67 @@
 # shellcheck shell=bash
-# Shared plumbing for scripts/galaxy_serve.sh and scripts/galaxy_ui_test.sh:
-# install Galaxy 26.1.2 with its web client, write its config, start and stop it.
+# The one library of the Galaxy scripts (scripts/galaxy_tests.sh, galaxy_serve.sh and
+# galaxy_ui_test.sh): install Galaxy 26.1.2 (with its web client and this package) and
+# planemo, write Galaxy's config, start it and wait until it answers, create its users
+# and API keys, stop it from an EXIT trap, and time a script's phases.
 #
-# Source it after setting REPO (the repository root) and GX_TAG (the log prefix).
-# It follows scripts/galaxy_tests.sh: the same venv and the same install markers,
-# so the three scripts share one .venv-galaxy and never reinstall each other's work.
+# Source it, at the top level, after setting REPO (the repository root) and GX_TAG (the
+# log prefix). The three scripts share one .venv-galaxy (and its install markers), so
+# they never reinstall each other's work.
 #
 # Environment knobs (all optional):
 #   GALAXY_VENV             the Galaxy venv (default: .venv-galaxy)
-#   PYTHON                  interpreter that creates the venv and runs the helpers (python3)
+#   PLANEMO_VENV            planemo's own venv (default: .venv-planemo)
+#   PYTHON                  interpreter that creates the venvs and runs the helpers (python3)
 #   GALAXY_START_TIMEOUT    seconds to wait for /api/version (600)
 
 GALAXY_VERSION="26.1.2"
+PLANEMO_VERSION="0.75.47"
 PYTHON="${PYTHON:-python3}"
 GALAXY_VENV="${GALAXY_VENV:-$REPO/.venv-galaxy}"
+PLANEMO_VENV="${PLANEMO_VENV:-$REPO/.venv-planemo}"
 GALAXY_START_TIMEOUT="${GALAXY_START_TIMEOUT:-600}"
 GX_HELPERS="$REPO/scripts/galaxy"
-# The project's tool ids whose HTML outputs Galaxy must trust (sanitize_allowlist_file),
-# as the README asks admins to; the ids found in tools/*.xml are added to these.
+# The project's tool ids whose HTML outputs a --web-ui Galaxy trusts (sanitize_allowlist_file),
+# as the README asks admins to; the ids found in the panel's tool files are added to these.
 GX_TRUSTED_TOOL_IDS=(ludwig_experiment ludwig_predict ludwig_compare)
+
+# Set by gx_start; read by gx_stop and the EXIT trap.
+GALAXY_PID=""
+GALAXY_URL=""
+# The EXIT trap's settings (gx_trap_exit), for the calling script to change.
+GX_KEEP_RUNNING=0   # 1: leave a running Galaxy up (the scripts honouring KEEP_GALAXY_RUNNING set it)
+GX_KEEP_HINT=""     # then also say this (where the connection details or the login are)
 
 gx_log() { printf '[%s %s] %s\n' "${GX_TAG:-galaxy}" "$(date +%H:%M:%S)" "$*" >&2; }
 gx_die() { gx_log "ERROR: $*"; exit 1; }
 
+# --------------------------------------------------------------------------
+# Timing: gx_phase_start NAME ... gx_phase_end; the EXIT trap prints every phase.
+# --------------------------------------------------------------------------
+GX_T0=$SECONDS
+declare -gA GX_PHASE_SECONDS=()
+GX_PHASE_ORDER=()
+gx_phase_start() { GX_PHASE_NAME="$1"; GX_PHASE_T0=$SECONDS; gx_log "=== phase: $1"; }
+gx_phase_end() {
+    GX_PHASE_SECONDS[$GX_PHASE_NAME]=$((SECONDS - GX_PHASE_T0))
+    GX_PHASE_ORDER+=("$GX_PHASE_NAME")
+    gx_log "=== phase $GX_PHASE_NAME took ${GX_PHASE_SECONDS[$GX_PHASE_NAME]} s"
+}
+gx_print_timings() {
+    local name
+    for name in ${GX_PHASE_ORDER[@]+"${GX_PHASE_ORDER[@]}"}; do
+        printf '[%s] timing: %-16s %5d s\n' "${GX_TAG:-galaxy}" "$name" "${GX_PHASE_SECONDS[$name]}" >&2
+    done
+}
+gx_elapsed() { echo "$((SECONDS - GX_T0))"; }  # seconds since lib.sh was sourced
+gx_print_wall_time() {  # exit status
+    printf '[%s] wall time: %d s (%s)\n' "${GX_TAG:-galaxy}" "$(gx_elapsed)" \
+        "$([ "$1" -eq 0 ] && echo PASSED || echo "FAILED, exit $1")" >&2
+}
+
+# --------------------------------------------------------------------------
+# Install: the venvs, each reused when its marker says it is complete.
+# --------------------------------------------------------------------------
 gx_pip_logged() {  # venv, log file, pip install arguments...
     local venv="$1" logfile="$2"; shift 2
     if ! { "$venv/bin/python" -m pip install --upgrade pip && "$venv/bin/python" -m pip install "$@"; } \
@@ -32,7 +71,7 @@ gx_pip_logged() {  # venv, log file, pip install arguments...
     fi
 }
 
-# The server: the same marker and contents as scripts/galaxy_tests.sh's install_galaxy.
+# The server.
 gx_install_galaxy() {
     local marker="$GALAXY_VENV/.galaxy-tests-galaxy"
     local want="galaxy-app==$GALAXY_VERSION galaxy-web-apps==$GALAXY_VERSION"
@@ -48,8 +87,9 @@ gx_install_galaxy() {
     fi
 }
 
-# The prebuilt web client (the UI's JavaScript), found by Galaxy on its own.
-# Its version must equal the server's: an older client on a 26.1 server is a blank page.
+# The prebuilt web client (the UI's JavaScript), found by Galaxy on its own; the tool
+# tests need only the API. Its version must equal the server's: an older client on a
+# 26.1 server is a blank page.
 gx_web_client_version() {
     "$GALAXY_VENV/bin/python" -c \
         'import importlib.metadata as m; print(m.version("galaxy-web-client"))' 2>/dev/null || true
@@ -66,7 +106,8 @@ gx_install_web_client() {
 }
 
 # This package, editable, into the Galaxy venv (jobs run with its bin/ first on PATH).
-# The same marker as scripts/galaxy_tests.sh's install_package.
+# Code changes need no reinstall; dependency changes (pyproject.toml) do, so the
+# marker records its checksum.
 gx_install_package() {
     local marker="$GALAXY_VENV/.galaxy-tests-package"
     local want
@@ -83,13 +124,36 @@ gx_install_package() {
     [ "$where" = "$REPO" ] || gx_die "ludwig_mnist in $GALAXY_VENV resolves to $where, not $REPO"
 }
 
+# Galaxy, its web client and this package: everything a server needs.
 gx_install() {
     gx_install_galaxy
     gx_install_web_client
     gx_install_package
 }
 
-# Every tools/*.xml whose root is <tool> (macros.xml is not a tool) → GX_TOOL_FILES.
+# planemo, the tool tests' client, lives in its own venv: it pins galaxy-tool-util and
+# galaxy-util versions that must not fight with the server's galaxy-app.
+gx_install_planemo() {
+    local marker="$PLANEMO_VENV/.galaxy-tests-planemo"
+    if [ -f "$marker" ] && [ "$(cat "$marker")" = "planemo==$PLANEMO_VERSION" ] && [ -x "$PLANEMO_VENV/bin/planemo" ]; then
+        gx_log "planemo $PLANEMO_VERSION already installed in $PLANEMO_VENV"
+    else
+        gx_log "installing planemo $PLANEMO_VERSION into $PLANEMO_VENV (takes ~70 s)"
+        [ -x "$PLANEMO_VENV/bin/python" ] || "$PYTHON" -m venv "$PLANEMO_VENV"
+        # The test client evaluates the assertions: pillow + numpy for has_image_*,
+        # h5py for has_h5_keys (planemo brings them today; pinning them here keeps it so).
+        gx_pip_logged "$PLANEMO_VENV" "$PLANEMO_VENV/.galaxy-tests-planemo.log" \
+            "planemo==$PLANEMO_VERSION" pillow numpy h5py
+        echo "planemo==$PLANEMO_VERSION" > "$marker"
+    fi
+}
+
+# --------------------------------------------------------------------------
+# Config and start
+# --------------------------------------------------------------------------
+
+# Every tools/*.xml whose root is <tool> (macros.xml is not a tool) → GX_TOOL_FILES
+# (empty if there is none).
 gx_find_tools() {
     GX_TOOL_FILES=()
     local f
@@ -97,7 +161,6 @@ gx_find_tools() {
         [ -f "$f" ] || continue
         if grep -q '<tool[[:space:]>]' "$f"; then GX_TOOL_FILES+=("$f"); fi
     done
-    [ "${#GX_TOOL_FILES[@]}" -gt 0 ] || gx_die "no tool XML files found under tools/"
 }
 
 # The ids of GX_TOOL_FILES plus GX_TRUSTED_TOOL_IDS, one a line.
@@ -115,8 +178,9 @@ EOF
     } | sort -u
 }
 
-# Stop a server recorded in RUN_DIR/galaxy.pid by an earlier run of the same script
-# (only if that pid is still a galaxy-web: pids get reused).
+# Stop a server recorded in RUN_DIR/galaxy.pid by an earlier run (one left up by
+# KEEP_GALAXY_RUNNING=1, or by a killed script), only if that pid is still a
+# galaxy-web: pids get reused.
 gx_stop_recorded() {  # run_dir
     local run_dir="$1" old_pid
     [ -f "$run_dir/galaxy.pid" ] || return 0
@@ -130,6 +194,8 @@ gx_stop_recorded() {  # run_dir
     rm -f "$run_dir/galaxy.pid"
 }
 
+gx_free_port() { "$PYTHON" "$GX_HELPERS/free_port.py"; }  # prints a free loopback port
+
 gx_port_free() {  # port → status 0 if nothing listens on 127.0.0.1:port
     "$PYTHON" - "$1" <<'EOF'
 import socket, sys
@@ -137,23 +203,57 @@ with socket.socket() as s:
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("127.0.0.1", int(sys.argv[1])))
-    except OSError:
+    except (OSError, ValueError):
         sys.exit(1)
 EOF
 }
 
 gx_random_hex() { od -An -N"${1:-16}" -tx1 /dev/urandom | tr -d ' \n'; }
 
-# Start Galaxy with the web UI, the project's tools and the HTML allowlist.
-#   gx_start RUN_DIR PORT [keep]
-# Without "keep", RUN_DIR is wiped first. With it, the database, datasets and
-# secrets of the previous start are reused (histories and users survive).
-# Sets GALAXY_PID, GALAXY_URL, BOOTSTRAP_KEY; the log is RUN_DIR/galaxy.log.
+# galaxy.yml and tool_conf.xml (scripts/galaxy/make_config.py) for GX_TOOL_FILES.
+gx_write_config() {  # run_dir web_ui(0|1)
+    local run_dir="$1" web_ui="$2" ui_args=() tool_id
+    if [ "$web_ui" = "1" ]; then
+        ui_args+=(--section_name "Ludwig (this repository)" --url "$GALAXY_URL")
+        while IFS= read -r tool_id; do
+            ui_args+=(--sanitize_allowlist "$tool_id")
+        done < <(gx_tool_ids)
+    fi
+    "$PYTHON" "$GX_HELPERS/make_config.py" \
+        --run_dir "$run_dir" --test_data_dir "$REPO/test-data" \
+        --bootstrap_key "$BOOTSTRAP_KEY" --id_secret "$ID_SECRET" \
+        ${ui_args[@]+"${ui_args[@]}"} "${GX_TOOL_FILES[@]}"
+}
+
+# Start Galaxy and wait until it answers.
+#   gx_start [--keep] [--web-ui] RUN_DIR PORT [TOOL_FILE...]
+# The tool panel: the TOOL_FILEs, else every tool of tools/*.xml.
+#   --keep    reuse RUN_DIR's database, datasets and secrets (histories and users
+#             survive); without it RUN_DIR is wiped first.
+#   --web-ui  a server for people and the browser test: the panel section "Ludwig (this
+#             repository)", galaxy_infrastructure_url, and the HTML allowlist of the
+#             tools, so that their reports display as pages. Without it: the tool
+#             tests' config (the panel section "Tools under test", no allowlist).
+# Sets GALAXY_PID, GALAXY_URL, BOOTSTRAP_KEY and ID_SECRET; the log is RUN_DIR/galaxy.log.
+# Ends the script (status 1, with the log's tail) if Galaxy does not come up.
 gx_start() {
-    local run_dir="$1" port="$2" keep="${3:-}"
-    gx_find_tools
+    local keep=0 web_ui=0
+    while [ "$#" -gt 0 ]; do
+        case "$1" in
+            --keep) keep=1 ;;
+            --web-ui) web_ui=1 ;;
+            *) break ;;
+        esac
+        shift
+    done
+    [ "$#" -ge 2 ] || gx_die "usage: gx_start [--keep] [--web-ui] RUN_DIR PORT [TOOL_FILE...]"
+    local run_dir="$1" port="$2"
+    shift 2
+    if [ "$#" -gt 0 ]; then GX_TOOL_FILES=("$@"); else gx_find_tools; fi
+    [ "${#GX_TOOL_FILES[@]}" -gt 0 ] || gx_die "no tool XML files found under tools/"
+
     gx_stop_recorded "$run_dir"
-    if [ "$keep" != "keep" ]; then
+    if [ "$keep" != "1" ]; then
         rm -rf "$run_dir"
     fi
     mkdir -p "$run_dir"
@@ -170,15 +270,7 @@ gx_start() {
     . "$run_dir/secrets.env"
 
     GALAXY_URL="http://127.0.0.1:$port"
-    local allow_args=() tool_id
-    while IFS= read -r tool_id; do
-        allow_args+=(--sanitize_allowlist "$tool_id")
-    done < <(gx_tool_ids)
-    "$PYTHON" "$GX_HELPERS/make_config.py" \
-        --run_dir "$run_dir" --test_data_dir "$REPO/test-data" \
-        --bootstrap_key "$BOOTSTRAP_KEY" --id_secret "$ID_SECRET" \
-        --section_name "Ludwig (this repository)" --url "$GALAXY_URL" \
-        "${allow_args[@]}" "${GX_TOOL_FILES[@]}"
+    gx_write_config "$run_dir" "$web_ui" || gx_die "could not write the Galaxy config in $run_dir"
 
     gx_log "starting Galaxy $GALAXY_VERSION on $GALAXY_URL (log: $run_dir/galaxy.log)"
     (
@@ -187,6 +279,7 @@ gx_start() {
         export PATH="$GALAXY_VENV/bin:$PATH"
         export VIRTUAL_ENV="$GALAXY_VENV"
         unset PYTHONPATH
+        # setsid: galaxy-web's pid is its process group id, so gx_stop also ends its jobs.
         exec setsid galaxy-web -c "$run_dir/galaxy.yml" -b "127.0.0.1:$port"
     ) >> "$run_dir/galaxy.log" 2>&1 < /dev/null &
     GALAXY_PID=$!
@@ -194,36 +287,32 @@ gx_start() {
 
     if ! "$PYTHON" "$GX_HELPERS/bootstrap.py" wait --url "$GALAXY_URL" --pid "$GALAXY_PID" \
             --timeout "$GALAXY_START_TIMEOUT"; then
-        gx_log "Galaxy did not come up; last 60 lines of $run_dir/galaxy.log:"
-        tail -n 60 "$run_dir/galaxy.log" >&2
-        return 1
+        gx_log "Galaxy did not come up; last 80 lines of $run_dir/galaxy.log:"
+        tail -n 80 "$run_dir/galaxy.log" >&2
+        exit 1
     fi
 }
 
-# Stop the server gx_start started (its whole process group: jobs included).
-gx_stop() {
-    [ -n "${GALAXY_PID:-}" ] || return 0
-    if kill -0 "$GALAXY_PID" 2>/dev/null; then
-        gx_log "stopping Galaxy (pid $GALAXY_PID)"
-        kill -TERM -- "-$GALAXY_PID" 2>/dev/null
-        for _ in $(seq 1 30); do
-            kill -0 "$GALAXY_PID" 2>/dev/null || break
-            sleep 1
-        done
-        if kill -0 "$GALAXY_PID" 2>/dev/null; then
-            gx_log "Galaxy did not stop within 30 s; killing it"
-            kill -KILL -- "-$GALAXY_PID" 2>/dev/null
-        fi
-    fi
-    wait "$GALAXY_PID" 2>/dev/null || true
-    GALAXY_PID=""
+# --------------------------------------------------------------------------
+# Users and API keys
+# --------------------------------------------------------------------------
+
+# The tool tests' users, admin@example.org (in admin_users) and tester@example.org:
+# writes RUN_DIR/keys.env and sets ADMIN_KEY and USER_KEY.
+gx_create_test_users() {  # run_dir
+    "$PYTHON" "$GX_HELPERS/bootstrap.py" users --url "$GALAXY_URL" --bootstrap_key "$BOOTSTRAP_KEY" \
+        > "$1/keys.env" || gx_die "could not create the test users"
+    chmod 600 "$1/keys.env"
+    # shellcheck disable=SC1091
+    . "$1/keys.env"
 }
 
-# Log in user: created with PASSWORD unless it exists; prints nothing, sets USER_API_KEY.
+# A user who logs in through the web UI: created with PASSWORD unless it exists;
+# prints nothing, sets USER_API_KEY.
 gx_login_user() {  # email username password
     local out
     out="$("$PYTHON" "$GX_HELPERS/bootstrap.py" login --url "$GALAXY_URL" --bootstrap_key "$BOOTSTRAP_KEY" \
-        --email "$1" --username "$2" --password "$3")" || return 1
+        --email "$1" --username "$2" --password "$3")" || gx_die "could not create or find the user $1"
     # shellcheck disable=SC2034  # for the calling script
     USER_API_KEY="${out#API_KEY=}"
 }
@@ -238,7 +327,7 @@ gx_import_workflows() {  # key
     shopt -s nullglob
     local all=("$REPO"/workflows/*/*.ga)
     shopt -u nullglob
-    for wf in "${all[@]}"; do
+    for wf in ${all[@]+"${all[@]}"}; do
         if gx_import_workflow "$1" "$wf"; then
             GX_WORKFLOWS+=("$wf")
         else
@@ -251,4 +340,59 @@ gx_import_workflows() {  # key
 
 gx_import_workflow() {  # key file
     "$PYTHON" "$GX_HELPERS/bootstrap.py" import-workflow --url "$GALAXY_URL" --key "$1" "$2" > /dev/null
+}
+
+# --------------------------------------------------------------------------
+# Stop, and the EXIT trap
+# --------------------------------------------------------------------------
+
+# Stop the server gx_start started (its whole process group: jobs included).
+gx_stop() {
+    [ -n "${GALAXY_PID:-}" ] || return 0
+    if kill -0 "$GALAXY_PID" 2>/dev/null; then
+        gx_log "stopping Galaxy (pid $GALAXY_PID)"
+        kill -TERM -- "-$GALAXY_PID" 2>/dev/null || true
+        for _ in $(seq 1 30); do
+            kill -0 "$GALAXY_PID" 2>/dev/null || break
+            sleep 1
+        done
+        if kill -0 "$GALAXY_PID" 2>/dev/null; then
+            gx_log "Galaxy did not stop within 30 s; killing it"
+            kill -KILL -- "-$GALAXY_PID" 2>/dev/null || true
+        fi
+    fi
+    wait "$GALAXY_PID" 2>/dev/null || true
+    GALAXY_PID=""
+}
+
+# Galaxy is stopped however the script ends (exit, error under set -e, Ctrl-C, TERM):
+# call gx_trap_exit once, before gx_start. On exit the trap
+#   - stops Galaxy, unless GX_KEEP_RUNNING=1 (it then says how to stop it, and GX_KEEP_HINT),
+#   - prints the phase timings,
+#   - calls gx_exit_hook if the script defines one: GX_EXIT_RC holds the exit status,
+#     which the hook may change,
+#   - exits with GX_EXIT_RC.
+gx_trap_exit() {
+    trap gx_on_exit EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# shellcheck disable=SC2317  # the EXIT trap
+gx_on_exit() {
+    GX_EXIT_RC=$?
+    set +e
+    # No second signal, and no SIGPIPE from a closed log pipe (`... | tee`), may cut the cleanup short.
+    trap '' INT TERM PIPE
+    if [ -n "${GALAXY_PID:-}" ] && [ "$GX_KEEP_RUNNING" = "1" ] && kill -0 "$GALAXY_PID" 2>/dev/null; then
+        gx_log "KEEP_GALAXY_RUNNING=1: Galaxy stays up at $GALAXY_URL (pid $GALAXY_PID);"
+        gx_log "  ${GX_KEEP_HINT:+$GX_KEEP_HINT; }stop it with: kill -- -$GALAXY_PID"
+    else
+        gx_stop
+    fi
+    gx_print_timings
+    if declare -F gx_exit_hook > /dev/null; then
+        gx_exit_hook
+    fi
+    exit "$GX_EXIT_RC"
 }
