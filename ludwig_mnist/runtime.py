@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .results import RunEnvironment
+from .wording import plural
 
 
 def granted_cpu_threads() -> int:
@@ -78,7 +79,7 @@ def setup_process() -> RunEnvironment:
                 names.append(details.get("device_name", gpu.name))
             device = "GPU: " + ", ".join(names)
         else:
-            device = f"CPU ({threads} thread{'s' if threads != 1 else ''})"
+            device = f"CPU ({plural(threads, 'thread')})"
         _environment = RunEnvironment(versions=library_versions(), device=device, threads=threads)
         return _environment
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ludwig_mnist import runtime
@@ -67,21 +65,32 @@ def test_without_sched_getaffinity_cpu_count_is_used(monkeypatch):
 # ---------------------------------------------------------------- setup_process (fresh interpreter)
 
 SETUP_SCRIPT = """
-import json, os
-import tensorflow as tf
+import json, os, random
+import keras, numpy as np, tensorflow as tf
 from ludwig_mnist import runtime
 
 first = runtime.setup_process()
 os.environ["GALAXY_SLOTS"] = "1"  # a second run asking for other threads gets the first setup
 second = runtime.setup_process()
-print(json.dumps({"same": first is second, "threads": first.threads, "device": first.device,
+
+def draws():
+    return [random.random(), float(np.random.rand()), float(keras.random.uniform((1,)).numpy()[0])]
+
+third = runtime.configure(5)  # the setup (once) and the seed (every time)
+seed5 = draws()
+runtime.seed_run(6)
+seed6 = draws()
+runtime.seed_run(5)
+print(json.dumps({"same": first is second is third, "threads": first.threads, "device": first.device,
                   "intra": tf.config.threading.get_intra_op_parallelism_threads(),
                   "inter": tf.config.threading.get_inter_op_parallelism_threads(),
-                  "versions": sorted(first.versions)}))
+                  "versions": sorted(first.versions), "seed5": seed5, "seed6": seed6, "seed5_again": draws()}))
 """
 
 
-def test_setup_process_applies_galaxy_slots_once_per_process():
+def test_setup_process_applies_galaxy_slots_once_and_seed_run_reseeds():
+    """In a fresh interpreter: GALAXY_SLOTS=3 sizes TensorFlow's thread pools; a second setup_process (or
+    configure) returns the first setup; seed_run reseeds Python, NumPy and Keras every time."""
     done = subprocess.run([sys.executable, "-c", SETUP_SCRIPT], env=subprocess_env(GALAXY_SLOTS="3"),
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -91,22 +100,8 @@ def test_setup_process_applies_galaxy_slots_once_per_process():
     assert result["intra"] == 3 and result["inter"] == 2  # two inter-op threads, at most the granted ones
     assert result["device"] == "CPU (3 threads)" or result["device"].startswith("GPU: ")
     assert {"ludwig_mnist", "tensorflow", "keras", "numpy", "python"} <= set(result["versions"])
-
-
-def test_seed_run_reseeds_python_numpy_and_keras():
-    import keras
-
-    def draws():
-        return (random.random(), float(np.random.rand()),
-                float(keras.ops.convert_to_numpy(keras.random.uniform((1,)))[0]))
-
-    runtime.seed_run(5)
-    first = draws()
-    runtime.seed_run(6)
-    other = draws()
-    runtime.seed_run(5)
-    assert draws() == first
-    assert all(a != b for a, b in zip(first, other))
+    assert result["seed5_again"] == result["seed5"]
+    assert all(a != b for a, b in zip(result["seed5"], result["seed6"], strict=True))
 
 
 # ---------------------------------------------------------------- two seeds, one process or two

@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import DataError
+from ..wording import plural
 from .sniff import describe_format, sniff_format
 
 DEFAULT_MAX_IMAGE_PIXELS = 89_478_485  # Pillow's own default: 1024 * 1024 * 1024 // 4 // 3
@@ -183,7 +184,7 @@ def infer_image_spec(
     notes.insert(
         0,
         f"inferred image size {spec.height}x{spec.width}x{spec.num_channels} "
-        f"from {sampled} sampled image{'s' if sampled != 1 else ''} ({detail})",
+        f"from {plural(sampled, 'sampled image')} ({detail})",
     )
     return spec, tuple(notes)
 
@@ -262,7 +263,7 @@ class DecodeCounts:
                             self.target or other.target)
 
     def notes(self) -> tuple[str, ...]:
-        notes = [f"converted {count} image{'s' if count != 1 else ''} from {change}"
+        notes = [f"converted {plural(count, 'image')} from {change}"
                  for change, count in sorted(self.conversions.items())]
         if self.resized:
             notes.append(f"resized {self.resized} of {self.images} images to {self.target}")

@@ -22,6 +22,7 @@ from ..data.prepare import Metadata, SplitData
 from ..errors import UserInputError
 from ..evaluate import epoch_metrics
 from ..results import EpochStats, TrainingSummary
+from ..wording import plural
 from .batches import ImageBatches
 from .inference import predict_probabilities, resolve_eval_batch_size
 from .schedules import LudwigLearningRate, ReduceOnPlateau, is_scheduled
@@ -153,7 +154,7 @@ class EpochMonitor(keras.callbacks.Callback):
             self.best_weights = self.model.get_weights()  # a host copy: later epochs don't overwrite it
         elif self.patience >= 0 and stats.epoch - self.best_epoch >= self.patience:
             self.stop_reason = (f"early stopping: validation {self.validation_metric} did not improve for "
-                                f"{self.patience} epoch{'s' if self.patience != 1 else ''} after epoch {self.best_epoch}")
+                                f"{plural(self.patience, 'epoch')} after epoch {self.best_epoch}")
             self.model.stop_training = True
         return better
 
@@ -226,7 +227,7 @@ def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata
                   class_weight=class_weight_map(config, metadata), callbacks=callbacks, verbose=0)
     if monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
-    stop_reason = monitor.stop_reason or f"completed {len(monitor.history)} epoch{'s' if len(monitor.history) != 1 else ''}"
+    stop_reason = monitor.stop_reason or f"completed {plural(len(monitor.history), 'epoch')}"
     if "validation" in splits:
         stop_reason += f"; kept the weights of epoch {monitor.best_epoch} (best validation {trainer.validation_metric})"
     else:
