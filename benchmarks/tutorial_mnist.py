@@ -224,11 +224,11 @@ def plain_keras_child(args) -> None:
 def decode_child(args) -> None:
     """Extract once, then time decode_images (in memory) and decode_to_cache (streamed), as data/prepare.py calls them."""
     from ludwig_mnist.data.archive import extract_archive
+    from ludwig_mnist.data.cache import decode_to_cache
+    from ludwig_mnist.data.images import ImageSpec, decode_images
     from ludwig_mnist.data.locate import locate_images
     from ludwig_mnist.data.table import read_table
-    from ludwig_mnist.data.images import ImageSpec, decode_images
     from ludwig_mnist.runtime import granted_cpu_threads
-    from ludwig_mnist.data.cache import decode_to_cache
 
     with tempfile.TemporaryDirectory(dir=args.workdir, prefix="decode-") as scratch:
         start = time.perf_counter()
@@ -256,11 +256,11 @@ def memory_child(args) -> None:
     import keras  # noqa: F401  (the baseline memory of a run)
 
     from ludwig_mnist.data.archive import ExtractedArchive
+    from ludwig_mnist.data.cache import decode_to_cache
+    from ludwig_mnist.data.images import ImageSpec, decode_images
     from ludwig_mnist.data.locate import locate_images
     from ludwig_mnist.data.table import read_table
-    from ludwig_mnist.data.images import ImageSpec, decode_images
     from ludwig_mnist.runtime import granted_cpu_threads
-    from ludwig_mnist.data.cache import decode_to_cache
 
     extracted = ExtractedArchive(args.workdir / "extracted", 0, 0, ())
     paths = locate_images(extracted, list(read_table(args._data / "mnist_dataset.csv")["image_path"]))
@@ -284,10 +284,10 @@ def prepare_inputs(args) -> tuple[Path, dict[str, Path], Path]:
     """Cached dataset, one config per variant, and the rows our tool trains on (for plain Keras)."""
     import yaml
 
-    from ludwig_mnist.config import load_config
+    from ludwig_mnist.config.load import load_config
+    from ludwig_mnist.data.mnist import build_mnist_dataset
     from ludwig_mnist.data.splits import assign_splits
     from ludwig_mnist.data.table import build_vocabulary, read_table
-    from ludwig_mnist.data.mnist import build_mnist_dataset
 
     data_dir = args.workdir / "data"
     if not ((data_dir / "mnist_images.zip").is_file() and (data_dir / "mnist_dataset.csv").is_file()):

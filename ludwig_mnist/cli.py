@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from . import __version__, runtime
-from .config import load_config
+from .config.load import load_config
 from .data.archive import ArchiveLimits
 from .errors import UserInputError
 from .options import DataOptions, PredictOptions, RunOptions

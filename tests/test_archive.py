@@ -12,8 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import image_bytes
+
 from ludwig_mnist.data.archive import ArchiveLimits, ExtractedArchive, extract_archive
 from ludwig_mnist.data.locate import locate_images
 from ludwig_mnist.data.sniff import sniff_format

@@ -6,9 +6,9 @@ import sys
 
 import pandas as pd
 import pytest
+from synthetic import make_dataset, write_config
 
 from ludwig_mnist.cli import main
-from synthetic import make_dataset, write_config
 
 RESULT_FILES = ("experiment_run/description.json", "experiment_run/training_statistics.json",
                 "experiment_run/test_statistics.json", "experiment_run/predictions.csv",
@@ -65,8 +65,8 @@ def test_experiment_end_to_end_and_reproducible(inputs, tmp_path):
 
 def test_saved_weights_reload_to_the_same_predictions(inputs, tmp_path):
     from ludwig_mnist.artifacts.model_dir import load_model_dir
-    from ludwig_mnist.data.images import ImageSpec, decode_images
     from ludwig_mnist.data.archive import extract_archive
+    from ludwig_mnist.data.images import ImageSpec, decode_images
     from ludwig_mnist.data.locate import locate_images
 
     assert run(inputs, tmp_path / "out") == 0

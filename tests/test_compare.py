@@ -4,10 +4,15 @@ import json
 
 import pytest
 import yaml
-
-from ludwig_mnist.config.hyperopt import Selection, combinations, grid_from_hyperopt, set_path
-from ludwig_mnist.errors import ConfigError
 from synthetic import TINY_CONFIG, make_dataset, write_config
+
+from ludwig_mnist.config.hyperopt import (
+    Selection,
+    combinations,
+    grid_from_hyperopt,
+    set_path,
+)
+from ludwig_mnist.errors import ConfigError
 
 
 def base():

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ludwig_mnist.config import ExperimentConfig, load_config, parse_config
+from ludwig_mnist.config.load import load_config, parse_config
+from ludwig_mnist.config.schema import ExperimentConfig
 from ludwig_mnist.errors import ConfigError
 
 TEST_DATA = Path(__file__).resolve().parents[1] / "test-data"

@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from synthetic import TINY_CONFIG, make_dataset
 
-from ludwig_mnist.config import parse_config
+from ludwig_mnist.config.load import parse_config
 from ludwig_mnist.data.prepare import prepare_data
 from ludwig_mnist.data.splits import assign_splits
 from ludwig_mnist.data.table import build_vocabulary, drop_missing, read_table
-from ludwig_mnist.options import DataOptions
 from ludwig_mnist.errors import DataError
-from synthetic import TINY_CONFIG, make_dataset
+from ludwig_mnist.options import DataOptions
 
 
 def tiny_config(**split):

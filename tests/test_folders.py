@@ -7,11 +7,11 @@ import zipfile
 
 import numpy as np
 import pytest
+from synthetic import class_image, png_bytes, write_config
 
 from ludwig_mnist.cli import main
-from ludwig_mnist.errors import DataError
 from ludwig_mnist.data.folders import folder_table
-from synthetic import class_image, png_bytes, write_config
+from ludwig_mnist.errors import DataError
 
 CLASSES = ("0", "1", "2")
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from synthetic import TINY_CONFIG, class_image, png_bytes, write_config
 
 from ludwig_mnist.cli import main
-from synthetic import TINY_CONFIG, class_image, png_bytes, write_config
 
 CLASSES = ("a", "b", "c")
 RESULT_NAMES = {"experiment_run", "ludwig_experiment_report.html", "metrics.tsv", "plots"}

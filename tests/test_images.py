@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from ludwig_mnist.data import images as images_module
-from ludwig_mnist.errors import ConfigError, DataError
 from ludwig_mnist.data.images import ImageSpec, decode_images, infer_image_spec
+from ludwig_mnist.errors import ConfigError, DataError
 
 
 def _save(path, array, mode=None):
@@ -116,9 +116,9 @@ def test_crop_or_pad_centres(tmp_path):
 def test_resize_method_and_channels_are_checked_once_by_the_config():
     # the image stage trusts the validated config; the config names the key and the choices
     import yaml
-
-    from ludwig_mnist.config import parse_config
     from synthetic import TINY_CONFIG
+
+    from ludwig_mnist.config.load import parse_config
 
     for key, value, shown in (("resize_method", "stretch", "'interpolate', 'crop_or_pad'"), ("num_channels", 2, "1, 3, 4")):
         raw = yaml.safe_load(TINY_CONFIG)

@@ -3,11 +3,11 @@
 import json
 
 import numpy as np
+from synthetic import TINY_CONFIG, make_dataset, write_config
 
 from ludwig_mnist.cli import main
 from ludwig_mnist.data.splits import assign_folds
 from ludwig_mnist.pipelines.kfold import summarize
-from synthetic import TINY_CONFIG, make_dataset, write_config
 
 
 def test_folds_are_stratified_balanced_and_seeded():

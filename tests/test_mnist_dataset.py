@@ -13,11 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import idx_bytes
 from PIL import Image
 
-from conftest import idx_bytes
+from ludwig_mnist.data.mnist import (
+    balanced_subset,
+    build_mnist_dataset,
+    load_mnist,
+    read_idx,
+)
 from ludwig_mnist.errors import DataError, OutputError
-from ludwig_mnist.data.mnist import balanced_subset, build_mnist_dataset, load_mnist, read_idx
 
 
 def _real_mnist_dir() -> Path:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from synthetic import TINY_CONFIG, class_image, make_dataset, write_config
 
 from ludwig_mnist.cli import main
-from synthetic import TINY_CONFIG, class_image, make_dataset, write_config
 
 pytestmark = pytest.mark.slow
 CLASSES = ["T-shirt/top", "cat", "dog"]  # vocabulary order

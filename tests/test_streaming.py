@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
+from synthetic import TINY_CONFIG, make_dataset, write_config
 
 from ludwig_mnist.cli import main
-from ludwig_mnist.data.images import ImageSpec, decode_images
 from ludwig_mnist.data.cache import DiskImages, decode_to_cache
+from ludwig_mnist.data.images import ImageSpec, decode_images
 from ludwig_mnist.training.batches import ImageBatches
-from synthetic import TINY_CONFIG, make_dataset, write_config
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from ludwig_mnist.config import parse_config
+from ludwig_mnist.config.load import parse_config
 from ludwig_mnist.data.images import ImageSpec
 from ludwig_mnist.data.prepare import Metadata, SplitData
 from ludwig_mnist.errors import UserInputError
@@ -15,9 +15,17 @@ from ludwig_mnist.evaluate import epoch_metrics
 from ludwig_mnist.model.build import build_model
 from ludwig_mnist.training import train as train_module
 from ludwig_mnist.training.inference import predict_probabilities
-from ludwig_mnist.training.train import (CPU_AUTO_BATCH_SIZE, TRAINING_SAMPLE_FOR_METRICS, TrainingDiverged,
-                                         class_weight_map, make_loss, make_optimizer, resolve_batch_size,
-                                         train_model, training_sample)
+from ludwig_mnist.training.train import (
+    CPU_AUTO_BATCH_SIZE,
+    TRAINING_SAMPLE_FOR_METRICS,
+    TrainingDiverged,
+    class_weight_map,
+    make_loss,
+    make_optimizer,
+    resolve_batch_size,
+    train_model,
+    training_sample,
+)
 
 CLASSES = ("a", "b", "c")
 SHAPE = (8, 8, 1)

@@ -5,9 +5,9 @@ import json
 
 import pytest
 import yaml
+from synthetic import TINY_CONFIG, make_dataset, write_config
 
 from ludwig_mnist.cli import main
-from synthetic import TINY_CONFIG, make_dataset, write_config
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +72,16 @@ def test_schedule_regularization_augmentation_class_weights_and_tensorboard(tmp_
     assert {p.parent.name for p in events} >= {"train", "validation"}
 
 
-def test_unknown_class_weight_is_named(tmp_path, data):
+def test_unknown_class_weight_is_named(tmp_path, data, capsys):
     def edit(raw):
-        raw["output_features"][0]["loss"] = {"class_weights": {"horse": 2.0}}
+        raw["output_features"][0]["loss"] = {"class_weights": {"horse": 2.0, "cat": 3.0}}
     code, out = run_with(tmp_path, data, edit)
     assert code == 2 and not (out / "experiment_run").exists()
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1  # one line naming the key, the unknown class and the classes there are
+    assert errors[0].startswith("error: config key 'output_features.0.loss.class_weights': unknown classes 'horse';")
+    assert "'cat'" not in errors[0].split(";")[0]  # a known class is not reported as unknown
+    assert all(f"'{name}'" in errors[0].split("classes are", 1)[1] for name in ("cat", "dog", "T-shirt/top"))
 
 
 def test_fine_tune_and_resume_from_a_saved_model(tmp_path, data):

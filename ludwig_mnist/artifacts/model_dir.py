@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..config import ExperimentConfig, parse_config
+from ..config.load import parse_config
+from ..config.schema import ExperimentConfig
 from ..data.prepare import Metadata
 from ..errors import ConfigError, ModelError
 from ..results import ExperimentResult

@@ -6,7 +6,7 @@ top (e.g. vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5); it is loaded into 
 
 from __future__ import annotations
 
-from ..config import ExperimentConfig
+from ..config.schema import ExperimentConfig
 from ..errors import ConfigError
 
 

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from ..errors import ConfigError
 
+
 def fail(path: str, value: Any, expected: str) -> None:
     raise ConfigError(f"config key '{path}': expected {expected}, got {value!r}")
 

@@ -10,11 +10,23 @@ from dataclasses import MISSING, asdict, dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from ..results import plain
 from ..model.encoders import StackedCNNEncoder, parse_encoder
-from .checks import a_bool, a_float, a_str, an_int, either, fail, list_of, one_of, opt, optional, section, sections
+from ..results import plain
+from .checks import (
+    a_bool,
+    a_float,
+    a_str,
+    an_int,
+    either,
+    fail,
+    list_of,
+    one_of,
+    opt,
+    optional,
+    section,
+    sections,
+)
 from .layers import ACTIVATIONS, NORMS
-
 
 AUGMENTATION_TYPES = ("random_horizontal_flip", "random_vertical_flip", "random_rotate", "random_blur",
                       "random_brightness", "random_contrast")

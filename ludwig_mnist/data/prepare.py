@@ -21,16 +21,16 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import __version__
-from ..config import ExperimentConfig
+from ..config.schema import ExperimentConfig
 from ..errors import DataError
 from ..options import DataOptions
 from ..results import SPLIT_NAMES, DatasetSummary
 from ..wording import MAX_LISTED, plural
 from .archive import ArchiveLimits, ExtractedArchive, extract_archive
-from .locate import locate_images
 from .cache import CACHE_NAME, decode_to_cache
 from .folders import folder_table
 from .images import DEFAULT_MAX_IMAGE_PIXELS, ImageSpec, decode_images, infer_image_spec
+from .locate import locate_images
 from .splits import SPLIT_CODES, assign_splits
 from .table import (
     LINE_COLUMN,

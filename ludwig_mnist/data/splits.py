@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..config import ExperimentConfig
+from ..config.schema import ExperimentConfig
 from ..errors import DataError
 from .table import line_numbers, require_column
 

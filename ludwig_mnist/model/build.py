@@ -14,8 +14,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ..config import ExperimentConfig
 from ..config.layers import FCLayer
+from ..config.schema import ExperimentConfig
 from ..results import LayerRow
 from .augment import augmentation_layers
 from .blocks import fc_stack

@@ -13,7 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..config.checks import a_bool, a_float, a_str, an_int, build, fail, one_of, opt, optional, sections
+from ..config.checks import (
+    a_bool,
+    a_float,
+    a_str,
+    an_int,
+    build,
+    fail,
+    one_of,
+    opt,
+    optional,
+    sections,
+)
 from ..config.layers import ACTIVATIONS, NORMS, ConvLayer, FCLayer
 from ..errors import ConfigError
 

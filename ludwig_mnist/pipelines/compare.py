@@ -17,7 +17,12 @@ from typing import Any, Callable, Sequence
 from .. import runtime
 from ..artifacts.staging import OutputStaging
 from ..config.hyperopt import MAXIMIZED, GridSearch, Selection
-from ..data.prepare import PreparedData, discard_extracted, prepare_data, preparation_key
+from ..data.prepare import (
+    PreparedData,
+    discard_extracted,
+    preparation_key,
+    prepare_data,
+)
 from ..errors import ConfigError
 from ..options import RunOptions
 from ..results import ExperimentResult

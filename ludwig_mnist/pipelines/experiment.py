@@ -19,8 +19,13 @@ import numpy as np
 from .. import runtime
 from ..artifacts.model_dir import SavedModel, write_model_dir
 from ..artifacts.staging import OutputStaging, write_json
-from ..artifacts.tables import description_json, predictions_frame, write_predictions, write_statistics
-from ..config import ExperimentConfig
+from ..artifacts.tables import (
+    description_json,
+    predictions_frame,
+    write_predictions,
+    write_statistics,
+)
+from ..config.schema import ExperimentConfig
 from ..data.prepare import PreparedData, discard_extracted, prepare_data
 from ..data.splits import CODE_OF_SPLIT
 from ..errors import ConfigError, ModelError
@@ -93,7 +98,9 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     timings: dict[str, float] = {}
     start = time.perf_counter()
     environment = runtime.configure(seed)
-    from ..artifacts.weights import load_pretrained_weights  # these import TensorFlow (seconds, once)
+    from ..artifacts.weights import (
+        load_pretrained_weights,  # these import TensorFlow (seconds, once)
+    )
     from ..model.build import build_model, format_summary, input_adaptation, layer_rows
     from ..training.inference import predict_probabilities, resolve_eval_batch_size
     from ..training.train import train_model

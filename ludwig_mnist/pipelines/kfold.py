@@ -17,12 +17,16 @@ import numpy as np
 
 from .. import runtime
 from ..artifacts.staging import OutputStaging, write_json
-from ..config import ExperimentConfig
+from ..config.schema import ExperimentConfig
 from ..data.cache import take_rows
 from ..data.prepare import POOLED_SPLIT, SplitData, discard_extracted, prepare_data
 from ..data.splits import SPLIT_CODES, assign_folds, fold_codes
 from ..errors import DataError
-from ..evaluate import evaluate_predictions, test_statistics_json, training_statistics_entry
+from ..evaluate import (
+    evaluate_predictions,
+    test_statistics_json,
+    training_statistics_entry,
+)
 from ..options import RunOptions
 
 SUMMARY_METRICS = (("accuracy_micro", ("accuracy_micro",)), ("accuracy", ("accuracy",)), ("loss", ("loss",)),

@@ -34,8 +34,8 @@ import pandas as pd
 from .. import runtime
 from ..artifacts.staging import OutputStaging, write_json
 from ..artifacts.tables import predictions_frame, write_predictions
-from ..data.locate import locate_images, table_path
 from ..data.cache import take_rows
+from ..data.locate import locate_images, table_path
 from ..data.prepare import decode, extract
 from ..data.table import read_table, require_column
 from ..errors import DataError

@@ -32,10 +32,16 @@ import numpy as np
 import yaml
 from PIL import Image
 
+from ..errors import OutputError
+from ..results import (
+    SPLIT_NAMES,
+    ExperimentResult,
+    ImageExample,
+    SplitEvaluation,
+    plain,
+)
 from . import plots
 from .examples import GALLERY_MAX, GALLERY_PER_CLASS
-from ..errors import OutputError
-from ..results import SPLIT_NAMES, ExperimentResult, ImageExample, SplitEvaluation, plain
 
 EXPERIMENT_HTML = "ludwig_experiment_report.html"
 PREDICT_HTML = "ludwig_predict_report.html"

@@ -7,9 +7,20 @@ from pathlib import Path
 from typing import Any
 
 from ..results import ImageExample, SplitEvaluation
-from .common import (EVALUATION_FIGURES, EVALUATION_SECTIONS, PREDICT_HTML, ReportFiles, as_yaml,
-                     evaluation_figures, evaluation_metrics_row, evaluation_view, figure_uris, gallery,
-                     template_environment, write_report_files)
+from .common import (
+    EVALUATION_FIGURES,
+    EVALUATION_SECTIONS,
+    PREDICT_HTML,
+    ReportFiles,
+    as_yaml,
+    evaluation_figures,
+    evaluation_metrics_row,
+    evaluation_view,
+    figure_uris,
+    gallery,
+    template_environment,
+    write_report_files,
+)
 
 
 def render_evaluation_report(evaluation: SplitEvaluation, figures: Mapping[str, bytes], *,

@@ -7,9 +7,25 @@ from pathlib import Path
 
 from ..results import SPLIT_NAMES, ExperimentResult
 from . import plots
-from .common import (EXPERIMENT_FIGURES, EXPERIMENT_HTML, EXPERIMENT_SECTIONS, TRAINING_SAMPLES_MAX, ReportFiles,
-                     as_yaml, draw_figure, evaluation_figures, evaluation_metrics_row, evaluation_view, figure_uris,
-                     gallery, image_view, metrics_table_rows, round_robin, template_environment, write_report_files)
+from .common import (
+    EXPERIMENT_FIGURES,
+    EXPERIMENT_HTML,
+    EXPERIMENT_SECTIONS,
+    TRAINING_SAMPLES_MAX,
+    ReportFiles,
+    as_yaml,
+    draw_figure,
+    evaluation_figures,
+    evaluation_metrics_row,
+    evaluation_view,
+    figure_uris,
+    gallery,
+    image_view,
+    metrics_table_rows,
+    round_robin,
+    template_environment,
+    write_report_files,
+)
 
 
 def experiment_figures(result: ExperimentResult) -> dict[str, bytes]:

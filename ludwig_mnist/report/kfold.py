@@ -6,7 +6,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import plots
-from .common import as_yaml, draw_figure, figure_uris, publish_files, template_environment
+from .common import (
+    as_yaml,
+    draw_figure,
+    figure_uris,
+    publish_files,
+    template_environment,
+)
 
 KFOLD_HTML = "ludwig_kfold_report.html"
 KFOLD_TSV = "kfold_metrics.tsv"

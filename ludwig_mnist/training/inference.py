@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from ..config import ExperimentConfig
+from ..config.schema import ExperimentConfig
 from ..data.cache import is_streamed
 from .batches import ImageBatches
 

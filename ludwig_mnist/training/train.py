@@ -15,8 +15,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from ..config import ExperimentConfig
-from ..config.schema import OptimizerConfig
+from ..config.schema import ExperimentConfig, OptimizerConfig
 from ..data.cache import is_streamed
 from ..data.prepare import Metadata, SplitData
 from ..errors import UserInputError
