@@ -205,8 +205,8 @@ EXPECTED = {
     "sgd": (keras.optimizers.SGD, {"momentum": 0.5, "nesterov": True, "weight_decay": 0.02}),
     "rmsprop": (keras.optimizers.RMSprop, {"momentum": 0.5, "epsilon": 1e-6, "weight_decay": 0.02}),
     "adagrad": (keras.optimizers.Adagrad, {"epsilon": 1e-6, "weight_decay": 0.02}),
-    "adamax": (keras.optimizers.Adamax, {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6}),
-    "nadam": (keras.optimizers.Nadam, {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6}),
+    "adamax": (keras.optimizers.Adamax, {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6, "weight_decay": 0.02}),
+    "nadam": (keras.optimizers.Nadam, {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6, "weight_decay": 0.02}),
 }
 
 

@@ -55,8 +55,10 @@ def make_optimizer(optimizer: OptimizerConfig, learning_rate: float) -> keras.op
     if optimizer.type == "adagrad":
         return keras.optimizers.Adagrad(learning_rate, epsilon=optimizer.eps, weight_decay=optimizer.weight_decay or None)
     if optimizer.type == "adamax":
-        return keras.optimizers.Adamax(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps)
-    return keras.optimizers.Nadam(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps)
+        return keras.optimizers.Adamax(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps,
+                                       weight_decay=optimizer.weight_decay or None)
+    return keras.optimizers.Nadam(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps,
+                                  weight_decay=optimizer.weight_decay or None)
 
 
 def class_weight_map(config: ExperimentConfig, metadata: Metadata) -> dict[int, float] | None:
