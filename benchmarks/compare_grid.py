@@ -28,14 +28,16 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "test-data"
-GRID = {"trainer.learning_rate": [0.001, 0.0003], "trainer.batch_size": [32, 64]}
+GRID = {"training.learning_rate": [0.001, 0.0003], "training.batch_size": [32, 64]}  # config_small says training:
 
 
 def cli(*args: str) -> float:
     """Seconds one `ludwig-mnist ARGS` subprocess takes; raises if it fails."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ludwig_mnist.cli", *args], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.PIPE, env=os.environ | {"PYTHONHASHSEED": "0"})
+    done = subprocess.run([sys.executable, "-m", "ludwig_mnist.cli", *args], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, env=os.environ | {"PYTHONHASHSEED": "0"})
+    if done.returncode != 0:
+        sys.exit(f"ludwig-mnist {args[0]} failed ({done.returncode}): {done.stderr.strip().splitlines()[-1]}")
     return time.perf_counter() - start
 
 
