@@ -1,6 +1,6 @@
 """A 4-point `compare` grid against the same four configurations run as four separate experiments.
 
-    .venv/bin/python benchmarks/compare_grid.py [--repeats 3] [--workdir DIR]
+    .venv/bin/python benchmarks/compare_grid.py [--repeats 3] [--workdir DIR] [--dataset CSV --raw_data ZIP]
 
 Inputs: the embedded real-MNIST subset (test-data/mnist_dataset.csv + mnist_images.zip) and
 test-data/config_small.yaml with a grid of 2 learning rates x 2 batch sizes.  Each measured command runs
@@ -41,8 +41,11 @@ def cli(*args: str) -> float:
     return time.perf_counter() - start
 
 
+DATASET = [DATA / "mnist_dataset.csv", DATA / "mnist_images.zip"]  # --dataset/--raw_data replace them
+
+
 def data_flags() -> list[str]:
-    return ["--dataset", str(DATA / "mnist_dataset.csv"), "--raw_data", str(DATA / "mnist_images.zip")]
+    return ["--dataset", str(DATASET[0]), "--raw_data", str(DATASET[1])]
 
 
 def run_compare(work: Path) -> float:
@@ -68,7 +71,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--dataset", type=Path, default=DATASET[0], help="a larger table, e.g. from mnist-dataset")
+    parser.add_argument("--raw_data", type=Path, default=DATASET[1])
     args = parser.parse_args()
+    DATASET[:] = [args.dataset.resolve(), args.raw_data.resolve()]
     times: dict[str, list[float]] = {"compare (4 points)": [], "4 separate experiments": []}
     for round_index in range(args.repeats):  # interleaved, so a slow spell of the machine hits both
         with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
