@@ -71,18 +71,27 @@ gx_pip_logged() {  # venv, log file, pip install arguments...
     fi
 }
 
+# A venv install is complete when its marker VENV/.galaxy-tests-NAME holds WANT and BIN exists.
+gx_marker_is() {  # venv, name, want, bin
+    local marker="$1/.galaxy-tests-$2"
+    [ -f "$marker" ] && [ "$(cat "$marker")" = "$3" ] && [ -x "$1/bin/$4" ]
+}
+gx_marked_pip() {  # venv, name, want, pip install arguments...: install, then record the marker
+    local venv="$1" name="$2" want="$3"; shift 3
+    [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+    gx_pip_logged "$venv" "$venv/.galaxy-tests-$name.log" "$@"
+    echo "$want" > "$venv/.galaxy-tests-$name"
+}
+
 # The server.
 gx_install_galaxy() {
-    local marker="$GALAXY_VENV/.galaxy-tests-galaxy"
     local want="galaxy-app==$GALAXY_VERSION galaxy-web-apps==$GALAXY_VERSION"
-    if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ] && [ -x "$GALAXY_VENV/bin/galaxy-web" ]; then
+    if gx_marker_is "$GALAXY_VENV" galaxy "$want" galaxy-web; then
         gx_log "Galaxy $GALAXY_VERSION already installed in $GALAXY_VENV"
     else
         gx_log "installing Galaxy $GALAXY_VERSION into $GALAXY_VENV (takes ~4 min)"
-        [ -x "$GALAXY_VENV/bin/python" ] || "$PYTHON" -m venv "$GALAXY_VENV"
         # shellcheck disable=SC2086
-        gx_pip_logged "$GALAXY_VENV" "$GALAXY_VENV/.galaxy-tests-galaxy.log" $want
-        echo "$want" > "$marker"
+        gx_marked_pip "$GALAXY_VENV" galaxy "$want" $want
         rm -f "$GALAXY_VENV/.galaxy-tests-package"
     fi
 }
@@ -109,15 +118,13 @@ gx_install_web_client() {
 # Code changes need no reinstall; dependency changes (pyproject.toml) do, so the
 # marker records its checksum.
 gx_install_package() {
-    local marker="$GALAXY_VENV/.galaxy-tests-package"
     local want
     want="$(sha256sum "$REPO/pyproject.toml" | cut -d' ' -f1) $REPO"
-    if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ] && [ -x "$GALAXY_VENV/bin/ludwig-mnist" ]; then
+    if gx_marker_is "$GALAXY_VENV" package "$want" ludwig-mnist; then
         gx_log "ludwig-mnist already installed (editable) in $GALAXY_VENV"
     else
         gx_log "installing ludwig-mnist (editable) into $GALAXY_VENV"
-        gx_pip_logged "$GALAXY_VENV" "$GALAXY_VENV/.galaxy-tests-package.log" -e "$REPO"
-        echo "$want" > "$marker"
+        gx_marked_pip "$GALAXY_VENV" package "$want" -e "$REPO"
     fi
     local where
     where="$("$GALAXY_VENV/bin/python" -c 'import ludwig_mnist, os; print(os.path.dirname(os.path.dirname(os.path.abspath(ludwig_mnist.__file__))))')"
@@ -134,17 +141,14 @@ gx_install() {
 # planemo, the tool tests' client, lives in its own venv: it pins galaxy-tool-util and
 # galaxy-util versions that must not fight with the server's galaxy-app.
 gx_install_planemo() {
-    local marker="$PLANEMO_VENV/.galaxy-tests-planemo"
-    if [ -f "$marker" ] && [ "$(cat "$marker")" = "planemo==$PLANEMO_VERSION" ] && [ -x "$PLANEMO_VENV/bin/planemo" ]; then
+    if gx_marker_is "$PLANEMO_VENV" planemo "planemo==$PLANEMO_VERSION" planemo; then
         gx_log "planemo $PLANEMO_VERSION already installed in $PLANEMO_VENV"
     else
         gx_log "installing planemo $PLANEMO_VERSION into $PLANEMO_VENV (takes ~70 s)"
-        [ -x "$PLANEMO_VENV/bin/python" ] || "$PYTHON" -m venv "$PLANEMO_VENV"
         # The test client evaluates the assertions: pillow + numpy for has_image_*,
         # h5py for has_h5_keys (planemo brings them today; pinning them here keeps it so).
-        gx_pip_logged "$PLANEMO_VENV" "$PLANEMO_VENV/.galaxy-tests-planemo.log" \
+        gx_marked_pip "$PLANEMO_VENV" planemo "planemo==$PLANEMO_VERSION" \
             "planemo==$PLANEMO_VERSION" pillow numpy h5py
-        echo "planemo==$PLANEMO_VERSION" > "$marker"
     fi
 }
 
