@@ -221,8 +221,8 @@ def _write_report(evaluation: SplitEvaluation, out: Path, images, sources: Seque
     from ..report.evaluation import write_evaluation_report
 
     # The gallery shows known classes only: a row with an unseen label has no class to file it under.
-    shown_rows = np.flatnonzero(labelled)[evaluation.y_true != UNSEEN_LABEL]  # (k,) rows of `images`
     seen = evaluation.y_true != UNSEEN_LABEL
+    shown_rows = np.flatnonzero(labelled)[seen]  # (k,) rows of `images`
     shown = SplitEvaluation(evaluation.split, evaluation.class_names, evaluation.y_true[seen],
                             evaluation.probabilities[seen], evaluation.statistics)
     misclassified = misclassified_examples(take_rows(images, shown_rows), [sources[i] for i in shown_rows],
