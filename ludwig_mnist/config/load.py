@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,12 @@ from .upgrade import upgrade
 def parse_config(raw: Any) -> ExperimentConfig:
     if not isinstance(raw, dict):
         raise ConfigError("the config must be a YAML mapping with input_features and output_features")
-    config = build(ExperimentConfig, upgrade(raw), "")
+    upgraded = upgrade(raw)
+    config = build(ExperimentConfig, upgraded, "")
+    trainer_raw = upgraded.get("trainer") or {}
+    if config.output_feature.type == "binary" and "validation_metric" not in trainer_raw:
+        # Ludwig 0.10: an unset validation_metric is the output's default_validation_metric, roc_auc for binary
+        config = dataclasses.replace(config, trainer=dataclasses.replace(config.trainer, validation_metric="roc_auc"))
     for section, count in (("input_features", len(config.input_features)), ("output_features", len(config.output_features))):
         if count != 1:
             raise ConfigError(f"config key '{section}': exactly one feature is supported, found {count}")
@@ -28,11 +34,12 @@ def parse_config(raw: Any) -> ExperimentConfig:
         raise ConfigError(f"config key 'trainer.validation_field': {config.trainer.validation_field!r} is not an "
                           f"output feature; did you mean '{config.output_feature.name}'?")
     split = config.preprocessing.split
-    if split.type in ("random", "stratify") and not math.isclose(sum(split.probabilities), 1.0, abs_tol=1e-6):
+    if split.type in ("random", "stratify", "hash") and not math.isclose(sum(split.probabilities), 1.0, abs_tol=1e-6):
         raise ConfigError(f"config key 'preprocessing.split.probabilities': {list(split.probabilities)} must sum to 1")
-    if split.type == "stratify" and split.column is None:
-        raise ConfigError("config key 'preprocessing.split.column' is required for a stratify split "
-                          f"(e.g. column: {config.output_feature.column_name})")
+    if split.type in ("stratify", "hash") and split.column is None:
+        example = config.output_feature.column_name if split.type == "stratify" else "sample_id"
+        raise ConfigError(f"config key 'preprocessing.split.column' is required for a {split.type} split "
+                          f"(e.g. column: {example})")
     return config
 
 

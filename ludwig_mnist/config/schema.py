@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..model.encoders import StackedCNNEncoder, parse_encoder
 from ..results import plain
+from .binary import BinaryOutputFeature
 from .checks import (
     a_bool,
     a_float,
@@ -136,6 +137,15 @@ class CategoryOutputFeature:
         return self.column or self.name
 
 
+def _output_features(value, path):
+    """Each entry by its `type`: category (the default) or binary (config/binary.py)."""
+    if not isinstance(value, (list, tuple)):
+        fail(path, value, "a list of mappings")
+    kinds = {"category": CategoryOutputFeature, "binary": BinaryOutputFeature}
+    return tuple(section(kinds.get(v.get("type", "category"), CategoryOutputFeature) if isinstance(v, dict)
+                         else CategoryOutputFeature)(v, f"{path}.{i}") for i, v in enumerate(value))
+
+
 @dataclass(frozen=True)
 class ConcatCombiner:
     type: str = opt("concat", one_of("concat"))
@@ -181,16 +191,23 @@ class TrainerConfig:
     optimizer: OptimizerConfig = opt(OptimizerConfig(), section(OptimizerConfig))
     early_stop: int = opt(5, an_int(-1))
     validation_field: str | None = opt(None, optional(a_str))
-    validation_metric: str = opt("accuracy", one_of("accuracy", "loss"))
+    validation_metric: str = opt("accuracy", one_of("accuracy", "loss", "roc_auc"))
     should_shuffle: bool = opt(True, a_bool)
     learning_rate_scheduler: LearningRateScheduler = opt(LearningRateScheduler(), section(LearningRateScheduler))
     regularization_type: str = opt("l2", one_of("l1", "l2", "l1_l2"))
     regularization_lambda: float = opt(0.0, a_float(0.0))
 
 
+def _split_type(value, path):
+    if value == "datetime":  # Ludwig's datetime split orders rows by a date column; an image table has none
+        raise ConfigError(f"config key '{path}': 'datetime' splits order rows by a date column, which an image "
+                          "classification table does not have; use 'hash' on a sample id, 'stratify', 'random' or 'fixed'")
+    return one_of("random", "fixed", "stratify", "hash")(value, path)
+
+
 @dataclass(frozen=True)
 class SplitConfig:
-    type: str = opt("random", one_of("random", "fixed", "stratify"))
+    type: str = opt("random", _split_type)
     column: str | None = opt(None, optional(a_str))
     probabilities: tuple[float, float, float] = opt([0.7, 0.1, 0.2], list_of(a_float(0.0, 1.0), length=3))
 
@@ -204,7 +221,7 @@ class GlobalPreprocessing:
 @dataclass(frozen=True)
 class ExperimentConfig:
     input_features: tuple[ImageInputFeature, ...] = opt(MISSING, sections(ImageInputFeature))
-    output_features: tuple[CategoryOutputFeature, ...] = opt(MISSING, sections(CategoryOutputFeature))
+    output_features: tuple[CategoryOutputFeature | BinaryOutputFeature, ...] = opt(MISSING, _output_features)
     combiner: ConcatCombiner = opt(ConcatCombiner(), section(ConcatCombiner))
     trainer: TrainerConfig = opt(TrainerConfig(), section(TrainerConfig))
     preprocessing: GlobalPreprocessing = opt(GlobalPreprocessing(), section(GlobalPreprocessing))
@@ -218,7 +235,7 @@ class ExperimentConfig:
         return self.input_features[0]
 
     @property
-    def output_feature(self) -> CategoryOutputFeature:
+    def output_feature(self) -> CategoryOutputFeature | BinaryOutputFeature:
         return self.output_features[0]
 
     def to_dict(self) -> dict[str, Any]:

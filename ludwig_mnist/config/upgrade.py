@@ -47,10 +47,11 @@ def _upgrade_feature(feature: Any, kind: str, defaults: dict, path: str) -> Any:
         return feature  # the builder reports the type error
     feature_type = feature.get("type", "image" if kind == "input" else "category")
     supported = "image" if kind == "input" else "category"
-    if feature_type != supported:
+    if feature_type != supported and not (kind == "output" and feature_type == "binary"):
         raise ConfigError(
             f"config key '{path}.type': feature type {feature_type!r} is not supported; "
-            f"this tool trains image classifiers ({kind} features must be type '{supported}')")
+            f"this tool trains image classifiers ({kind} features must be type '{supported}'"
+            f"{' or binary' if kind == 'output' else ''})")
     feature = _deep_merge(defaults.get(feature_type, {}), feature)
     if kind == "input":
         encoder = feature.get("encoder", {})
@@ -80,8 +81,9 @@ def upgrade(raw: dict) -> dict:
     if not isinstance(defaults, dict):
         fail("defaults", defaults, "a mapping of feature type to settings")
     for key in defaults:
-        if key not in ("image", "category"):
-            raise ConfigError(f"config key 'defaults.{key}': only 'image' and 'category' defaults apply to this tool")
+        if key not in ("image", "category", "binary"):
+            raise ConfigError(f"config key 'defaults.{key}': only 'image', 'category' and 'binary' defaults apply "
+                              "to this tool")
     for section, kind in (("input_features", "input"), ("output_features", "output")):
         if isinstance(raw.get(section), list):
             raw[section] = [_upgrade_feature(f, kind, defaults, f"{section}.{i}") for i, f in enumerate(raw[section])]

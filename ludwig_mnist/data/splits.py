@@ -1,7 +1,12 @@
-"""Which rows train, validate and test: Ludwig's fixed, random and stratify splits, the carved validation
-set, and k-fold's folds.  Codes: 0 training, 1 validation, 2 test (SPLIT_CODES)."""
+"""Which rows train, validate and test: Ludwig's fixed, random, stratify and hash splits, the carved
+validation set, and k-fold's folds.  Codes: 0 training, 1 validation, 2 test (SPLIT_CODES)."""
 
 from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -33,6 +38,35 @@ def random_split(n_rows: int, probabilities, rng: np.random.Generator) -> np.nda
     bounds = np.round(np.cumsum(probabilities)[:2] * n_rows).astype(int)
     codes = np.empty(n_rows, dtype=np.int64)
     codes[order[: bounds[0]]], codes[order[bounds[0]: bounds[1]]], codes[order[bounds[1]:]] = 0, 1, 2
+    return codes
+
+
+def hash_code(value, probabilities) -> int:
+    """Ludwig 0.10's HashSplitter for one value: crc32 of hash_dict({"value": value}) (md5 of the sorted JSON,
+    base64 with '_' for both altchars, untruncated) against thresholds at probabilities x 2**32.  Ludwig reads
+    the table with dtype=object, so the value is the cell's string (a missing cell is NaN, hashed as NaN)."""
+    text = json.dumps({"value": value}, sort_keys=True, ensure_ascii=True)
+    digest = base64.b64encode(hashlib.md5(text.encode()).digest(), altchars=b"__")
+    hashed = zlib.crc32(digest)
+    first, second = probabilities[0] * 2 ** 32, (probabilities[0] + probabilities[1]) * 2 ** 32
+    return 0 if hashed < first else 1 if hashed < second else 2
+
+
+def hash_split(values: pd.Series, probabilities) -> np.ndarray:
+    """(N,) split codes; equal values share a code, whatever the seed or row order (hashed once per value)."""
+    keys = values.where(values.notna(), None)
+    codes = {key: hash_code(float("nan") if key is None else key, probabilities) for key in keys.unique()}
+    return keys.map(codes).to_numpy().astype(np.int64)
+
+
+def carve_validation_groups(codes: np.ndarray, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The hash split's carve: 10% of the training rows' distinct values (all their rows) go to validation, so
+    the carve keeps a value's rows together as the hash split does."""
+    codes = codes.copy()
+    values = np.unique(groups[codes == 0])
+    count = int(round(len(values) * CARVED_VALIDATION_FRACTION))
+    if len(values) > 1 and count > 0:
+        codes[(codes == 0) & np.isin(groups, rng.choice(values, size=count, replace=False))] = 1
     return codes
 
 
@@ -71,15 +105,24 @@ def assign_splits(config: ExperimentConfig, table: pd.DataFrame, label_index: np
     elif split.type == "stratify":
         require_column(table, split.column, "the stratify column", dataset_name)
         codes = stratified_split(table[split.column].fillna("").to_numpy(), split.probabilities, rng)
+    elif split.type == "hash":
+        require_column(table, split.column, "the hash split column", dataset_name)
+        codes = hash_split(table[split.column], split.probabilities)
+        notes.append(f"hash split on column '{split.column}': {table[split.column].nunique()} distinct values, "
+                     "each value's rows all in one split (Ludwig's crc32 assignment, independent of the seed)")
     else:
         codes = random_split(len(table), split.probabilities, rng)
     if not (codes == 0).any():
         raise DataError(f"dataset {dataset_name}: the training split is empty "
                         f"({'no rows with split 0' if split.type == 'fixed' else 'split probabilities give it no rows'})")
     if not (codes == 1).any() and (codes == 0).sum() >= 10:
-        codes = carve_validation(codes, label_index, rng)
+        if split.type == "hash" and not folder_splits:
+            groups = table[split.column].fillna("\x00missing").to_numpy()
+            codes, how = carve_validation_groups(codes, groups, rng), f"whole '{split.column}' values"
+        else:
+            codes, how = carve_validation(codes, label_index, rng), "stratified by label"
         notes.append(f"the dataset has no validation rows (split 1): {int((codes == 1).sum())} training rows "
-                     f"({CARVED_VALIDATION_FRACTION:.0%}, stratified by label, seed {seed}) were set aside for "
+                     f"({CARVED_VALIDATION_FRACTION:.0%}, {how}, seed {seed}) were set aside for "
                      "validation, so early stopping and best-epoch selection work")
     if not (codes == 2).any():
         notes.append("the dataset has no test rows (split 2): test metrics are skipped")
