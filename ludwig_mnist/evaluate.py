@@ -314,5 +314,7 @@ def training_statistics_entry(per_epoch: Sequence[Mapping[str, float]], output_f
     """
     return {
         "combined": {"loss": [float(m["loss"]) for m in per_epoch]},
-        output_feature_name: {key: [float(m[key]) for m in per_epoch] for key in EPOCH_METRIC_KEYS},
+        # a binary output's metrics (evaluate_binary.binary_epoch_metrics) are its own keys, already in order
+        output_feature_name: {key: [float(m[key]) for m in per_epoch]
+                              for key in (EPOCH_METRIC_KEYS if "hits_at_k" in per_epoch[0] else per_epoch[0])},
     }

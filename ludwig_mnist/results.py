@@ -81,15 +81,18 @@ class SplitEvaluation:
     confusion: np.ndarray | None = None  # (C, C) int64 counts, rows = true class; unseen labels left out
     roc: dict[int, tuple[np.ndarray, np.ndarray, float]] | None = None  # class → (fpr, tpr, auc), one-vs-rest
     micro_roc: tuple[np.ndarray, np.ndarray, float] | None = None  # all (row, class) pairs as one problem
+    threshold: float | None = None  # a binary output: True where P(True) >= threshold (evaluate_binary.py)
 
     @property
     def y_pred(self) -> np.ndarray:
+        if self.threshold is not None:
+            return (self.probabilities[:, 1] >= self.threshold).astype(np.int64)
         return np.argmax(self.probabilities, axis=1)
 
     @property
     def accuracy(self) -> float:
-        """Plain accuracy (fraction of rows predicted right), Ludwig's accuracy_micro."""
-        return float(self.statistics["accuracy_micro"])
+        """Plain accuracy (fraction of rows predicted right): Ludwig's accuracy_micro, or a binary's accuracy."""
+        return float(self.statistics["accuracy" if self.threshold is not None else "accuracy_micro"])
 
     @property
     def loss(self) -> float:

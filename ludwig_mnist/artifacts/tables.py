@@ -45,16 +45,26 @@ def description_json(result: ExperimentResult, command: Sequence[str], dataset: 
 
 def predictions_frame(input_column: str, output_name: str, output_column: str, sources: Sequence[str],
                       true_labels: Sequence[str] | None, split_codes: Sequence[int] | None,
-                      probabilities: np.ndarray, class_names: Sequence[str]) -> pd.DataFrame:
-    """Ludwig's prediction columns: <out>_predictions, <out>_probability, <out>_probabilities_<class>."""
+                      probabilities: np.ndarray, class_names: Sequence[str],
+                      threshold: float | None = None) -> pd.DataFrame:
+    """Ludwig's prediction columns: <out>_predictions, <out>_probability, <out>_probabilities_<class>.
+
+    threshold: a binary output (probabilities (N, 2) [P(False), P(True)]): the prediction is True where
+    P(True) >= threshold, and <out>_probability is max(P(True), 1 - P(True)), as Ludwig's postprocessing writes.
+    """
     columns: dict[str, Any] = {input_column: list(sources)}
     if true_labels is not None:
         columns[output_column] = list(true_labels)
     if split_codes is not None:
         columns["split"] = list(split_codes)
-    predicted = np.argmax(probabilities, axis=1)
+    if threshold is None:
+        predicted = np.argmax(probabilities, axis=1)
+        probability = probabilities[np.arange(len(predicted)), predicted]
+    else:
+        predicted = (probabilities[:, 1] >= threshold).astype(np.int64)
+        probability = probabilities.max(axis=1)
     columns[f"{output_name}_predictions"] = [class_names[i] for i in predicted]
-    columns[f"{output_name}_probability"] = probabilities[np.arange(len(predicted)), predicted]
+    columns[f"{output_name}_probability"] = probability
     for index, name in enumerate(class_names):
         columns[f"{output_name}_probabilities_{name}"] = probabilities[:, index]
     return pd.DataFrame(columns)

@@ -27,6 +27,7 @@ from ..options import DataOptions
 from ..results import SPLIT_NAMES, DatasetSummary
 from ..wording import MAX_LISTED, plural
 from .archive import ArchiveLimits, ExtractedArchive, extract_archive
+from .binary import BOOL_NAMES, binary_index, binary_vocabulary
 from .cache import CACHE_NAME, decode_to_cache
 from .folders import folder_table
 from .images import DEFAULT_MAX_IMAGE_PIXELS, ImageSpec, decode_images, infer_image_spec
@@ -56,6 +57,24 @@ class Metadata:
     class_frequencies: dict[str, int]
     image: ImageSpec
     resize_method: str
+    # binary outputs (data/binary.py): Ludwig's str2bool of a string column, None for numeric/true-false ones
+    output_type: str = "category"
+    str2bool: dict[str, bool] | None = None
+    fallback_true_label: str | None = None
+
+    def _output_json(self) -> dict[str, Any]:
+        if self.output_type == "binary":  # Ludwig's binary metadata: str2bool/bool2str only for string columns
+            mapping = {} if self.str2bool is None else {
+                "str2bool": dict(self.str2bool), "bool2str": list(self.class_names),
+                "fallback_true_label": self.fallback_true_label}
+            return {"column": self.output_column, **mapping}
+        return {
+            "column": self.output_column,
+            "idx2str": list(self.class_names),
+            "str2idx": {name: i for i, name in enumerate(self.class_names)},
+            "str2freq": dict(self.class_frequencies),
+            "vocab_size": len(self.class_names),
+        }
 
     def to_json(self) -> dict[str, Any]:
         """Ludwig's training_set_metadata layout (one entry per feature)."""
@@ -66,13 +85,7 @@ class Metadata:
                                   "num_channels": self.image.num_channels, "resize_method": self.resize_method},
                 "reshape": [self.image.height, self.image.width, self.image.num_channels],
             },
-            self.output_name: {
-                "column": self.output_column,
-                "idx2str": list(self.class_names),
-                "str2idx": {name: i for i, name in enumerate(self.class_names)},
-                "str2freq": dict(self.class_frequencies),
-                "vocab_size": len(self.class_names),
-            },
+            self.output_name: self._output_json(),
             "ludwig_mnist_version": __version__,
         }
 
@@ -80,11 +93,15 @@ class Metadata:
     def from_json(cls, data: dict[str, Any], input_name: str, output_name: str) -> "Metadata":
         image, label = data[input_name], data[output_name]
         pre = image["preprocessing"]
+        binary = "idx2str" not in label  # a binary output: Ludwig writes no vocabulary for it
         return cls(input_name=input_name, input_column=image.get("column", input_name),
                    output_name=output_name, output_column=label.get("column", output_name),
-                   class_names=tuple(label["idx2str"]), class_frequencies=dict(label.get("str2freq", {})),
+                   class_names=tuple(label.get("bool2str", BOOL_NAMES) if binary else label["idx2str"]),
+                   class_frequencies=dict(label.get("str2freq", {})),
                    image=ImageSpec(int(pre["height"]), int(pre["width"]), int(pre["num_channels"])),
-                   resize_method=pre.get("resize_method", "interpolate"))
+                   resize_method=pre.get("resize_method", "interpolate"),
+                   output_type="binary" if binary else "category", str2bool=label.get("str2bool"),
+                   fallback_true_label=label.get("fallback_true_label"))
 
 
 @dataclass(frozen=True)
@@ -152,6 +169,22 @@ def decode(paths: Sequence[Path], spec: ImageSpec, *, in_memory: bool, resize_me
 # ---------------------------------------------------------------- the whole stage
 
 
+def _binary_index(config: ExperimentConfig, labels, like: Metadata | None, dataset_name: str):
+    """(class names [false, true], frequencies, (N,) int32 0/1, binary metadata fields) by Ludwig's rules."""
+    feature = config.output_feature
+    if like is not None:
+        names, mapping, fallback = like.class_names, like.str2bool, like.fallback_true_label
+    else:
+        names, mapping, fallback = binary_vocabulary(labels, feature.preprocessing.fallback_true_label,
+                                                     feature.column_name, dataset_name)
+    index = binary_index(labels, mapping, feature.column_name, dataset_name)
+    if like is None and len(np.unique(index)) < 2:
+        raise DataError(f"dataset {dataset_name}: every '{feature.column_name}' value is {bool(index[0])}; a binary "
+                        "classifier needs both true and false rows")
+    frequencies = {name: int(np.sum(index == i)) for i, name in enumerate(names)}
+    return names, frequencies, index, {"output_type": "binary", "str2bool": mapping, "fallback_true_label": fallback}
+
+
 def _class_index(config: ExperimentConfig, labels, like: Metadata | None, dataset_name: str):
     """(class names, frequencies, (N,) int32 label index) following Ludwig's vocabulary, or a loaded model's."""
     label_column = config.output_feature.column_name
@@ -209,8 +242,13 @@ def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path,
     if config.preprocessing.sample_ratio < 1.0:
         table = table.sample(frac=config.preprocessing.sample_ratio, random_state=seed).reset_index(drop=True)
         notes.append(f"sample_ratio {config.preprocessing.sample_ratio}: using {len(table)} rows")
-    class_names, frequencies, label_index = _class_index(config, table[label_column].str.strip(), like,
-                                                         dataset_name)
+    binary_fields: dict[str, Any] = {}
+    if feature_out.type == "binary":
+        class_names, frequencies, label_index, binary_fields = _binary_index(
+            config, table[label_column].str.strip(), like, dataset_name)
+    else:
+        class_names, frequencies, label_index = _class_index(config, table[label_column].str.strip(), like,
+                                                             dataset_name)
     if pooled:
         codes = np.zeros(len(table), dtype=np.int64)
     else:
@@ -257,7 +295,7 @@ def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path,
                                      tuple(sources[i] for i in rows))
         offset += count
     metadata = Metadata(feature_in.name, image_column, feature_out.name, label_column,
-                        class_names, frequencies, spec, pre.resize_method)
+                        class_names, frequencies, spec, pre.resize_method, **binary_fields)
     summary = DatasetSummary(
         split_counts={name: (len(splits[name].labels) if name in splits else 0) for name in SPLIT_NAMES},
         class_names=class_names, class_frequencies=frequencies, image_height=spec.height,

@@ -88,6 +88,10 @@ def build_model(config: ExperimentConfig, image_shape: tuple[int, int, int], num
     x = fc_stack(x, tuple(FCLayer(output_size=decoder.fc_output_size, activation=decoder.fc_activation,
                                   dropout=decoder.fc_dropout) for _ in range(decoder.num_fc_layers)), "decoder_fc",
                  regularizer)
+    if feature_out.type == "binary":  # Ludwig's regressor decoder: one logit, then the sigmoid → (B, 1)
+        outputs = layers.Dense(1, activation="sigmoid", use_bias=decoder.use_bias, kernel_regularizer=regularizer,
+                               name=feature_out.name)(x)
+        return keras.Model(inputs, outputs, name="ludwig_mnist_classifier")
     # mean_squared_error (deeplay's comparison) fits independent sigmoid outputs to one-hot targets.
     activation = "sigmoid" if feature_out.loss.type == "mean_squared_error" else "softmax"
     outputs = layers.Dense(num_classes, activation=activation, kernel_regularizer=regularizer,

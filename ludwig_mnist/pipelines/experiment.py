@@ -29,7 +29,7 @@ from ..config.schema import ExperimentConfig
 from ..data.prepare import PreparedData, discard_extracted, prepare_data
 from ..data.splits import CODE_OF_SPLIT
 from ..errors import ConfigError, ModelError
-from ..evaluate import evaluate_predictions
+from ..evaluate_binary import evaluate_feature, summary_line
 from ..options import RunOptions
 from ..report.examples import misclassified_examples, training_examples
 from ..results import SPLIT_NAMES, ExperimentResult, shown_split
@@ -146,12 +146,11 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
         if name in data.splits:
             split = data.splits[name]
             probabilities[name] = predict_probabilities(model, split.images, resolve_eval_batch_size(config))
-            evaluations[name] = evaluate_predictions(name, split.labels, probabilities[name],
-                                                     data.metadata.class_names, config.output_feature.top_k)
+            evaluations[name] = evaluate_feature(config.output_feature, name, split.labels, probabilities[name],
+                                                 data.metadata.class_names)
     timings["evaluate"] = time.perf_counter() - start
-    for name, evaluation in evaluations.items():
-        log(f"{name}: accuracy {evaluation.accuracy:.4f}, loss {evaluation.loss:.4f}, "
-            f"hits_at_{config.output_feature.top_k} {evaluation.statistics['hits_at_k']:.4f}")
+    for evaluation in evaluations.values():
+        log(summary_line(config.output_feature, evaluation))
 
     shown = data.splits[shown_split(eval_split, evaluations)]
     train = data.splits["training"]
@@ -174,7 +173,7 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
                                   config.output_feature.column_name, split.sources,
                                   [data.metadata.class_names[i] for i in split.labels],
                                   [CODE_OF_SPLIT[eval_split]] * len(split.labels), probabilities[eval_split],
-                                  data.metadata.class_names)
+                                  data.metadata.class_names, getattr(config.output_feature, "threshold", None))
         write_predictions(run_dir / "predictions.csv", frame)
     timings["write_artifacts"] = time.perf_counter() - start
 

@@ -50,6 +50,9 @@ PLOTS_DIR = "plots"
 
 # metrics.tsv columns after "split", in this order; "examples" was added at the end.
 METRIC_COLUMNS = ("accuracy", "accuracy_macro", "loss", "hits_at_k", "f1_macro", "f1_weighted", "kappa")
+# a binary output's rows (evaluate_binary.py): Ludwig's binary metrics in place of the category ones
+BINARY_METRIC_COLUMNS = ("accuracy", "loss", "roc_auc", "precision", "recall", "specificity", "average_precision",
+                         "threshold")
 EXTRA_COLUMNS = ("examples",)
 
 EXPERIMENT_FIGURES = ("class_distribution", "learning_curves", "confusion_matrix",
@@ -106,6 +109,11 @@ def _stat(statistics: Mapping[str, Any], *path: str) -> float | None:
 def evaluation_metrics_row(evaluation: SplitEvaluation) -> dict[str, Any]:
     """One metrics.tsv row; a metric missing from the statistics is None."""
     s = evaluation.statistics
+    if evaluation.threshold is not None:  # binary
+        return {"split": evaluation.split, "binary": True,
+                **{key: _stat(s, key) for key in BINARY_METRIC_COLUMNS[:-2]},
+                "average_precision": _stat(s, "average_precision_macro"), "threshold": evaluation.threshold,
+                "examples": int(len(evaluation.y_true))}
     return {
         "split": evaluation.split,
         "accuracy": _stat(s, "accuracy_micro"),  # plain fraction correct
@@ -127,7 +135,8 @@ def metrics_table_rows(result: ExperimentResult) -> list[dict[str, Any]]:
 
 
 def metrics_tsv_text(rows: Sequence[Mapping[str, Any]]) -> str:
-    columns = ("split", *METRIC_COLUMNS, *EXTRA_COLUMNS)
+    binary = bool(rows) and rows[0].get("binary", False)
+    columns = ("split", *(BINARY_METRIC_COLUMNS if binary else METRIC_COLUMNS), *EXTRA_COLUMNS)
 
     def cell(value: Any) -> str:
         if value is None:
@@ -263,7 +272,9 @@ def _per_class_rows(evaluation: SplitEvaluation) -> list[dict[str, Any]]:
     aucs = {c: auc for c, (_, _, auc) in evaluation.roc.items()}
     rows = []
     for i, name in enumerate(evaluation.class_names):
-        stats = per_class.get(name, {})
+        # a binary output's per_class_stats are keyed "False"/"True" (Ludwig), whatever its labels are
+        stats = per_class.get(name) or per_class.get(("False", "True")[i] if evaluation.threshold is not None
+                                                     else name, {})
         rows.append({
             "name": name,
             "precision": _stat(stats, "precision"),

@@ -19,10 +19,10 @@ from ..config.schema import ExperimentConfig, OptimizerConfig
 from ..data.cache import is_streamed
 from ..data.prepare import Metadata, SplitData
 from ..errors import UserInputError
-from ..evaluate import epoch_metrics
 from ..results import EpochStats, TrainingSummary
 from ..wording import plural
 from .batches import ImageBatches
+from .binary import bwcew_loss, epoch_metrics_for
 from .inference import predict_probabilities, resolve_eval_batch_size
 from .schedules import LudwigLearningRate, ReduceOnPlateau, is_scheduled
 
@@ -63,7 +63,7 @@ def make_optimizer(optimizer: OptimizerConfig, learning_rate: float) -> keras.op
 
 def class_weight_map(config: ExperimentConfig, metadata: Metadata) -> dict[int, float] | None:
     """Ludwig's loss.class_weights (a list in vocabulary order, or {class: weight}) → Keras class_weight."""
-    weights = config.output_feature.loss.class_weights
+    weights = getattr(config.output_feature.loss, "class_weights", None)  # a binary loss has none
     if weights is None:
         return None
     names = metadata.class_names
@@ -80,7 +80,10 @@ def class_weight_map(config: ExperimentConfig, metadata: Metadata) -> dict[int, 
 
 
 def make_loss(config: ExperimentConfig, num_classes: int):
-    """softmax_cross_entropy on integer labels, or (deeplay's comparison) MSE of sigmoid outputs vs one-hot."""
+    """softmax_cross_entropy on integer labels, or (deeplay's comparison) MSE of sigmoid outputs vs one-hot;
+    a binary output's binary_weighted_cross_entropy (training/binary.py)."""
+    if config.output_feature.type == "binary":
+        return bwcew_loss(config)
     if config.output_feature.loss.type == "softmax_cross_entropy":
         return "sparse_categorical_crossentropy"
 
@@ -99,10 +102,10 @@ def _format_duration(seconds: float) -> str:
 class EpochMonitor(keras.callbacks.Callback):
     """Per epoch: evaluate, log one line, keep the best weights, stop early (Ludwig's early_stop rounds)."""
 
-    def __init__(self, eval_splits: dict[str, SplitData], top_k: int, eval_batch_size: int, epochs: int,
+    def __init__(self, eval_splits: dict[str, SplitData], metrics_fn: Callable, eval_batch_size: int, epochs: int,
                  train_images: int, validation_metric: str, patience: int, log: Callable[[str], None]):
         super().__init__()
-        self.eval_splits, self.top_k, self.eval_batch_size = eval_splits, top_k, eval_batch_size
+        self.eval_splits, self.metrics_fn, self.eval_batch_size = eval_splits, metrics_fn, eval_batch_size
         self.total_epochs, self.train_images, self.log = epochs, train_images, log
         self.validation_metric, self.patience = validation_metric, patience
         self.maximize = validation_metric != "loss"
@@ -132,7 +135,7 @@ class EpochMonitor(keras.callbacks.Callback):
             if not np.all(np.isfinite(probabilities)):
                 raise TrainingDiverged(f"training diverged in epoch {epoch + 1}: the model outputs NaN; "
                                        "try a lower trainer.learning_rate")
-            metrics[name] = epoch_metrics(split.labels, probabilities, self.top_k)
+            metrics[name] = self.metrics_fn(split.labels, probabilities)
         eval_seconds = time.perf_counter() - eval_start
         learning_rate = float(f"{float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)):.8g}")
         stats = EpochStats(epoch + 1, train_seconds, metrics, learning_rate, eval_seconds)
@@ -164,7 +167,7 @@ class EpochMonitor(keras.callbacks.Callback):
         for name in ("training", "validation", "test"):
             if name in stats.metrics:
                 m = stats.metrics[name]
-                parts.append(f"{name} loss {m['loss']:.4f} acc {m['accuracy_micro']:.4f}")
+                parts.append(f"{name} loss {m['loss']:.4f} acc {m.get('accuracy_micro', m['accuracy']):.4f}")
         elapsed = time.perf_counter() - self._fit_start
         remaining = elapsed / len(self.history) * (self.total_epochs - stats.epoch)
         speed = self.train_images / stats.seconds if stats.seconds > 0 else 0.0
@@ -198,11 +201,13 @@ def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata
         schedule = learning_rate = LudwigLearningRate(trainer.learning_rate, trainer.learning_rate_scheduler, steps)
     model.compile(optimizer=make_optimizer(trainer.optimizer, learning_rate),
                   loss=make_loss(config, len(metadata.class_names)),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+                  # a binary model's fit log keeps only the loss: EpochMonitor measures its metrics
+                  metrics=[] if config.output_feature.type == "binary"
+                  else [keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     eval_splits = {"training": training_sample(train, seed)}
     eval_splits.update({name: splits[name] for name in ("validation", "test") if name in splits})
     patience = trainer.early_stop if "validation" in splits else -1
-    monitor = EpochMonitor(eval_splits, config.output_feature.top_k, resolve_eval_batch_size(config),
+    monitor = EpochMonitor(eval_splits, epoch_metrics_for(config), resolve_eval_batch_size(config),
                            trainer.epochs, len(train.labels), trainer.validation_metric, patience, log)
     callbacks: list[keras.callbacks.Callback] = [monitor]
     if schedule is not None and trainer.learning_rate_scheduler.reduce_on_plateau > 0:
