@@ -57,6 +57,9 @@ def run_compare(search: GridSearch, options: RunOptions,
     from ..report.compare import write_compare_report
 
     selection = search.selection
+    if any(c.config.output_feature.type == "binary" for c in search.combinations):  # category statistics only
+        raise ConfigError("compare with a binary output feature is not supported yet; use experiment, or "
+                          "type: category for the two classes")
     if selection.goal == "maximize" and selection.metric not in MAXIMIZED or \
             selection.goal == "minimize" and selection.metric in MAXIMIZED:
         log(f"note: ranking by {selection.split} {selection.metric}, goal {selection.goal}")

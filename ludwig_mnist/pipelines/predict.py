@@ -34,12 +34,14 @@ import pandas as pd
 from .. import runtime
 from ..artifacts.staging import OutputStaging, write_json
 from ..artifacts.tables import predictions_frame, write_predictions
+from ..data.binary import binary_index
 from ..data.cache import take_rows
 from ..data.locate import locate_images, table_path
 from ..data.prepare import decode, extract
 from ..data.table import read_table, require_column
 from ..errors import DataError
-from ..evaluate import UNSEEN_LABEL, evaluate_predictions, test_statistics_json
+from ..evaluate import UNSEEN_LABEL, test_statistics_json
+from ..evaluate_binary import evaluate_feature, summary_line
 from ..options import PredictOptions
 from ..report.examples import misclassified_examples
 from ..results import SplitEvaluation
@@ -120,6 +122,19 @@ def label_indices(labels: pd.Series, class_names: Sequence[str], column: str
     return y_true, labelled, notes
 
 
+def binary_label_indices(labels: pd.Series, metadata, dataset_name: str
+                         ) -> tuple[np.ndarray | None, np.ndarray, list[str]]:
+    """A binary model's labels: 0/1 by the model's own str2bool (data/binary.py); empty rows are left out."""
+    column = metadata.output_column
+    text = labels.fillna("").astype(str).str.strip()
+    labelled = (text != "").to_numpy()
+    if not labelled.any():
+        return None, labelled, [f"column '{column}' is empty in every row: predictions only, no statistics"]
+    notes = [] if labelled.all() else [f"{plural(int((~labelled).sum()), 'row')} with an empty '{column}' "
+                                       "predicted but left out of the statistics"]
+    return binary_index(text[labelled], metadata.str2bool, column, dataset_name).astype(np.int64), labelled, notes
+
+
 # ---------------------------------------------------------------- the pipeline
 
 
@@ -157,7 +172,10 @@ def run_predict(options: PredictOptions, log: Callable[[str], None] = print) -> 
     split_column = (split.column or "split") if split.type == "fixed" else "split"
     split_values = list(table[split_column].fillna("").str.strip()) if split_column in table.columns else None
     y_true, labelled = None, np.zeros(len(table), bool)
-    if label_column in table.columns:
+    if label_column in table.columns and metadata.output_type == "binary":
+        y_true, labelled, label_notes = binary_label_indices(table[label_column], metadata, dataset_name)
+        notes += label_notes
+    elif label_column in table.columns:
         y_true, labelled, label_notes = label_indices(table[label_column], metadata.class_names, label_column)
         notes += label_notes
 
@@ -192,16 +210,15 @@ def run_predict(options: PredictOptions, log: Callable[[str], None] = print) -> 
 
         labels_out = list(table[label_column].fillna("")) if label_column in table.columns else None
         frame = predictions_frame(image_column, config.output_feature.name, label_column, sources, labels_out,
-                                  split_values, probabilities, metadata.class_names)
+                                  split_values, probabilities, metadata.class_names,
+                                  getattr(config.output_feature, "threshold", None))
         write_predictions(staging.staging / PREDICTIONS_CSV, frame)
 
         evaluation = None
         if y_true is not None:
-            evaluation = evaluate_predictions(EVALUATED_SPLIT, y_true, probabilities[labelled],
-                                              metadata.class_names, config.output_feature.top_k)
-            log(f"{int(labelled.sum())} labelled rows: accuracy {evaluation.accuracy:.4f}, "
-                f"loss {evaluation.loss:.4f}, hits_at_{config.output_feature.top_k} "
-                f"{evaluation.statistics['hits_at_k']:.4f}")
+            evaluation = evaluate_feature(config.output_feature, EVALUATED_SPLIT, y_true, probabilities[labelled],
+                                          metadata.class_names)
+            log(f"{int(labelled.sum())} labelled rows, {summary_line(config.output_feature, evaluation)}")
             write_json(staging.staging / TEST_STATISTICS_JSON,
                        test_statistics_json(evaluation, config.output_feature.name))
             _write_report(evaluation, staging.staging, images, sources, labelled, notes, model_path=model_path,
@@ -224,7 +241,7 @@ def _write_report(evaluation: SplitEvaluation, out: Path, images, sources: Seque
     seen = evaluation.y_true != UNSEEN_LABEL
     shown_rows = np.flatnonzero(labelled)[seen]  # (k,) rows of `images`
     shown = SplitEvaluation(evaluation.split, evaluation.class_names, evaluation.y_true[seen],
-                            evaluation.probabilities[seen], evaluation.statistics)
+                            evaluation.probabilities[seen], evaluation.statistics, threshold=evaluation.threshold)
     misclassified = misclassified_examples(take_rows(images, shown_rows), [sources[i] for i in shown_rows],
                                            shown) if seen.any() else ()
     image = metadata.image
