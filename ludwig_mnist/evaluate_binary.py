@@ -152,11 +152,12 @@ def evaluate_feature(feature, split: str, y_true: np.ndarray, probabilities: np.
     return evaluate_predictions(split, y_true, probabilities, class_names, feature.top_k, unseen_label_count)
 
 
-def summary_line(feature, evaluation: SplitEvaluation) -> str:
-    """The log line of one evaluated split."""
+def summary_line(feature, evaluation: SplitEvaluation, name: str | None = None) -> str:
+    """The log line of one evaluated split (named `name`, else the split's name)."""
     s = evaluation.statistics
+    name = evaluation.split if name is None else name
     if feature.type == "binary":
-        return (f"{evaluation.split}: accuracy {s['accuracy']:.4f}, loss {s['loss']:.4f}, roc_auc {s['roc_auc']:.4f}, "
+        return (f"{name}: accuracy {s['accuracy']:.4f}, loss {s['loss']:.4f}, roc_auc {s['roc_auc']:.4f}, "
                 f"precision {s['precision']:.4f}, recall {s['recall']:.4f}, specificity {s['specificity']:.4f}")
-    return (f"{evaluation.split}: accuracy {evaluation.accuracy:.4f}, loss {evaluation.loss:.4f}, "
+    return (f"{name}: accuracy {evaluation.accuracy:.4f}, loss {evaluation.loss:.4f}, "
             f"hits_at_{feature.top_k} {s['hits_at_k']:.4f}")

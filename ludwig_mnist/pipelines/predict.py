@@ -218,7 +218,7 @@ def run_predict(options: PredictOptions, log: Callable[[str], None] = print) -> 
         if y_true is not None:
             evaluation = evaluate_feature(config.output_feature, EVALUATED_SPLIT, y_true, probabilities[labelled],
                                           metadata.class_names)
-            log(f"{int(labelled.sum())} labelled rows, {summary_line(config.output_feature, evaluation)}")
+            log(summary_line(config.output_feature, evaluation, f"{int(labelled.sum())} labelled rows"))
             write_json(staging.staging / TEST_STATISTICS_JSON,
                        test_statistics_json(evaluation, config.output_feature.name))
             _write_report(evaluation, staging.staging, images, sources, labelled, notes, model_path=model_path,
