@@ -20,13 +20,13 @@ def parse_config(raw: Any) -> ExperimentConfig:
         raise ConfigError("the config must be a YAML mapping with input_features and output_features")
     upgraded = upgrade(raw)
     config = build(ExperimentConfig, upgraded, "")
+    for section, count in (("input_features", len(config.input_features)), ("output_features", len(config.output_features))):
+        if count != 1:
+            raise ConfigError(f"config key '{section}': exactly one feature is supported, found {count}")
     trainer_raw = upgraded.get("trainer") or {}
     if config.output_feature.type == "binary" and "validation_metric" not in trainer_raw:
         # Ludwig 0.10: an unset validation_metric is the output's default_validation_metric, roc_auc for binary
         config = dataclasses.replace(config, trainer=dataclasses.replace(config.trainer, validation_metric="roc_auc"))
-    for section, count in (("input_features", len(config.input_features)), ("output_features", len(config.output_features))):
-        if count != 1:
-            raise ConfigError(f"config key '{section}': exactly one feature is supported, found {count}")
     if config.input_feature.column_name == config.output_feature.column_name:
         raise ConfigError("config: the input and output features use the same column "
                           f"'{config.input_feature.column_name}'")
