@@ -8,7 +8,6 @@ from functools import partial
 from keras import ops
 
 from ..config.schema import ExperimentConfig
-from ..evaluate import epoch_metrics
 from ..evaluate_binary import binary_epoch_metrics
 
 EPSILON = 1e-7  # the same clip as evaluate_binary, so the logged and the optimised loss agree
@@ -39,9 +38,6 @@ def bwcew_loss(config: ExperimentConfig):
     return binary_weighted_cross_entropy
 
 
-def epoch_metrics_for(config: ExperimentConfig):
-    """(labels (N,), probabilities (N, C)) → the output type's per-epoch metrics dict."""
-    feature = config.output_feature
-    if feature.type == "binary":
-        return partial(binary_epoch_metrics, threshold=feature.threshold, loss=feature.loss)
-    return partial(epoch_metrics, top_k=feature.top_k)
+def binary_metrics_fn(feature):
+    """(labels (N,), probabilities (N, 2)) → a binary output's per-epoch metrics dict."""
+    return partial(binary_epoch_metrics, threshold=feature.threshold, loss=feature.loss)

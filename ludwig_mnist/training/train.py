@@ -19,10 +19,11 @@ from ..config.schema import ExperimentConfig, OptimizerConfig
 from ..data.cache import is_streamed
 from ..data.prepare import Metadata, SplitData
 from ..errors import UserInputError
+from ..evaluate import epoch_metrics
 from ..results import EpochStats, TrainingSummary
 from ..wording import plural
 from .batches import ImageBatches
-from .binary import bwcew_loss, epoch_metrics_for
+from .binary import binary_metrics_fn, bwcew_loss
 from .inference import predict_probabilities, resolve_eval_batch_size
 from .schedules import LudwigLearningRate, ReduceOnPlateau, is_scheduled
 
@@ -92,6 +93,14 @@ def make_loss(config: ExperimentConfig, num_classes: int):
         return ops.mean(ops.square(targets - y_pred), axis=-1)
 
     return one_hot_mean_squared_error
+
+
+def _metrics_fn(config: ExperimentConfig) -> Callable:
+    """(labels (N,), probabilities (N, C)) → the per-epoch metrics of the config's output type."""
+    feature = config.output_feature
+    if feature.type == "binary":
+        return binary_metrics_fn(feature)
+    return lambda y_true, probabilities: epoch_metrics(y_true, probabilities, feature.top_k)
 
 
 def _format_duration(seconds: float) -> str:
@@ -207,7 +216,7 @@ def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata
     eval_splits = {"training": training_sample(train, seed)}
     eval_splits.update({name: splits[name] for name in ("validation", "test") if name in splits})
     patience = trainer.early_stop if "validation" in splits else -1
-    monitor = EpochMonitor(eval_splits, epoch_metrics_for(config), resolve_eval_batch_size(config),
+    monitor = EpochMonitor(eval_splits, _metrics_fn(config), resolve_eval_batch_size(config),
                            trainer.epochs, len(train.labels), trainer.validation_metric, patience, log)
     callbacks: list[keras.callbacks.Callback] = [monitor]
     if schedule is not None and trainer.learning_rate_scheduler.reduce_on_plateau > 0:
