@@ -107,3 +107,37 @@ def test_hash_needs_column_and_datetime_is_refused():
         _config({"type": "datetime", "column": "date"})
     with pytest.raises(ConfigError, match="must sum to 1"):
         _config({"type": "hash", "column": "pid", "probabilities": [0.5, 0.1, 0.1]})
+
+
+def test_prepare_data_reads_the_hash_column_from_the_table(tmp_path):
+    """Through the data stage: an id column of the CSV decides the splits, and each id stays in one split."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from synthetic import make_dataset
+
+    from ludwig_mnist.data.prepare import prepare_data
+    from ludwig_mnist.options import DataOptions
+
+    csv_path, zip_path = make_dataset(tmp_path, classes=("a", "b"), train_per_class=40, test_per_class=0)
+    table = pd.read_csv(csv_path, dtype=str)
+    table["sample_id"] = [f"s{i // 4}" for i in range(len(table))]  # 4 images per sample
+    table.drop(columns="split").to_csv(csv_path, index=False)
+    config = parse_config({"input_features": [{"name": "image_path", "type": "image"}],
+                           "output_features": [{"name": "label", "type": "category"}],
+                           "preprocessing": {"split": {"type": "hash", "column": "sample_id"}}})
+    data = prepare_data(config, DataOptions(raw_data=zip_path, dataset=csv_path), tmp_path / "work", seed=0,
+                        log=lambda _: None)
+    where = {}
+    for name, split in data.splits.items():
+        for source in split.sources:
+            sample = table.loc[table["image_path"] == source, "sample_id"].item()
+            assert where.setdefault(sample, name) == name, sample
+    expected = {s: ("training", "validation", "test")[ludwig_hash_split(s, PROBABILITIES)] for s in where}
+    # Ludwig's assignment; with no validation id among these 20, the carve moved whole training ids there
+    assert "validation" not in expected.values()
+    assert {s for s, n in where.items() if n == "test"} == {s for s, n in expected.items() if n == "test"} != set()
+    moved = {s for s, n in where.items() if n == "validation"}
+    hashed_training = sum(1 for n in expected.values() if n == "training")
+    assert all(expected[s] == "training" for s in moved) and len(moved) == round(0.1 * hashed_training) >= 1
