@@ -63,6 +63,8 @@ def run_kfold(config: ExperimentConfig, options: RunOptions, k: int,
         raise DataError(f"--k_fold {k}: cross-validation needs at least 2 folds")
     wall_start = time.perf_counter()
     seed = options.random_seed
+    for note in config.notes:
+        log(f"note: {note}")
     staging = OutputStaging(options.output_directory)
     deleting = None
     try:
