@@ -10,7 +10,7 @@ from typing import Callable
 import keras
 from keras import ops
 
-from ..config.schema import LearningRateScheduler
+from ..config.trainer import LearningRateScheduler
 
 
 class LudwigLearningRate(keras.optimizers.schedules.LearningRateSchedule):
