@@ -41,15 +41,15 @@ def _upgraded(text: str) -> None:
     note(f"upgraded: {text}")
 
 
-def _rename(mapping: dict, aliases: dict, path: str) -> dict:
+def _rename(mapping: dict, aliases: dict, path: str, seen: dict) -> dict:
+    """Rename aliases; ``seen`` collects (old, new) → [paths] for one grouped note per name."""
     out = {}
     for key, value in mapping.items():
         new = aliases.get(key, key)
         if new in out:
             raise ConfigError(f"config key '{path}.{key}' repeats '{path}.{new}' under its older name; keep one")
         if new != key:
-            note(f"honoured: '{path}.{key}' as '{new}' (a TensorFlow-era Ludwig name; Ludwig 0.10 drops it "
-                 f"without a word and uses its default {new})")
+            seen.setdefault((key, new), []).append(path)
         out[new] = value
     return out
 
@@ -127,13 +127,18 @@ def _upgrade_feature(feature: Any, kind: str, defaults: dict, path: str) -> Any:
         _nest_module(feature, "input", path)
         encoder = feature.get("encoder")
         if isinstance(encoder, dict):
-            encoder = _rename(encoder, ENCODER_ALIASES, f"{path}.encoder")
+            seen: dict = {}
+            encoder = _rename(encoder, ENCODER_ALIASES, f"{path}.encoder", seen)
             for list_key, aliases in (("conv_layers", CONV_ALIASES), ("fc_layers", FC_ALIASES)):
                 if isinstance(encoder.get(list_key), list):
                     encoder[list_key] = [
-                        _rename(layer, aliases, f"{path}.encoder.{list_key}.{i}") if isinstance(layer, dict) else layer
-                        for i, layer in enumerate(encoder[list_key])]
+                        _rename(layer, aliases, f"{path}.encoder.{list_key}.{i}", seen) if isinstance(layer, dict)
+                        else layer for i, layer in enumerate(encoder[list_key])]
             feature["encoder"] = encoder
+            for (old, new), paths in seen.items():
+                where = paths[0] if len(paths) == 1 else f"{paths[0]} and {len(paths) - 1} more"
+                note(f"honoured: TensorFlow-era '{old}' as '{new}' ({where}); Ludwig 0.10 drops this name without "
+                     f"a word and uses its default {new}")
     else:
         _nest_module(feature, "output", path)
         loss = feature.get("loss")
