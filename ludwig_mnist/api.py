@@ -205,7 +205,8 @@ class LudwigModel:
             raw.setdefault("preprocessing", {})["split"] = {"type": "fixed", "column": SPLIT_COLUMN}
         config = parse_config(raw)
         output = Path(output_directory)
-        final = _unique_directory(output / (experiment_name + ("_" if model_name else "") + (model_name or "")))
+        name = experiment_name + ("_" if model_name else "") + (model_name or "")
+        final = _unique_directory(output.absolute() / name)  # absolute, as Ludwig's get_output_directory
         output.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=".api-", dir=output))
         try:
