@@ -94,6 +94,9 @@ def test_evaluate_collects_as_ludwig(trained, tmp_path):
     assert np.trace(np.array(stats["label"]["confusion_matrix"])) == 15
     assert list(predictions.columns) == PREDICTION_COLUMNS
     assert not (tmp_path / "e" / "test_statistics.json").exists()  # skip_save_eval_stats=True by default
+    with pytest.raises(DataError, match="no labels in column 'label'; use predict"):
+        model.evaluate(dataset=test.drop(columns="label"), output_directory=str(tmp_path / "e"))
+    assert sorted(p.name for p in (tmp_path / "e").iterdir()) == []  # nothing kept, scratch removed
 
 
 @pytest.mark.slow
@@ -118,8 +121,10 @@ def test_train_on_given_sets_and_suffixed_directory(tmp_path):
     config = {**CONFIG, "preprocessing": {"split": {"type": "random", "probabilities": [0.5, 0.25, 0.25]}}}
     results = tmp_path / "results"
     (results / "api_experiment_run").mkdir(parents=True)  # taken: Ludwig adds a suffix
-    *_, output_directory = LudwigModel(config).train(**sets, output_directory=str(results))
+    *_, output_directory = LudwigModel(config).train(**sets, output_directory=str(results),
+                                                     skip_save_training_statistics=True)
     assert output_directory == str(results / "api_experiment_run_0")
+    assert not (results / "api_experiment_run_0" / "training_statistics.json").exists()  # honoured
     description = json.loads((results / "api_experiment_run_0" / "description.json").read_text())
     # the given sets replace the config's random split: 60 training rows (10% carved for validation), 15 test
     assert description["data"]["split_counts"]["test"] == 15
