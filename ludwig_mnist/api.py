@@ -227,7 +227,7 @@ class LudwigModel:
             start = {} if self.model_dir is None or model_resume_path else {"model_load_path": self.model_dir}
             options = RunOptions(data=staged.write(table), output_directory=scratch / "out",
                                  random_seed=random_seed, eval_split=eval_split,
-                                 model_resume_path=Path(model_resume_path) if model_resume_path else None,
+                                 model_resume_path=_resume_model(model_resume_path),
                                  command=("LudwigModel." + call,), **start)
             from .pipelines.experiment import run_experiment
 
@@ -387,6 +387,13 @@ class LudwigModel:
         target = Path(save_path)
         target.mkdir(parents=True, exist_ok=True)
         (target / "model_hyperparameters.json").write_text(json.dumps(self.config, indent=2) + "\n", encoding="utf-8")
+
+
+def _resume_model(path) -> Path | None:
+    """Ludwig's model_resume_path is a run folder (results/experiment_run); a model folder is taken as well."""
+    if not path:
+        return None
+    return Path(path) / MODEL_DIR if (Path(path) / MODEL_DIR).is_dir() else Path(path)
 
 
 def _without_overall(stats: dict[str, Any]) -> dict[str, Any]:

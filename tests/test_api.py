@@ -112,6 +112,16 @@ def test_load_and_save_round_trip(trained, tmp_path):
 
 
 @pytest.mark.slow
+def test_resume_from_a_run_folder(trained, tmp_path):
+    _, (*_, output_directory), csv_path, _ = trained
+    config = {**CONFIG, "trainer": {**CONFIG["trainer"], "epochs": 11}}
+    LudwigModel(config).train(dataset=str(csv_path), model_resume_path=output_directory,  # Ludwig's run folder
+                              output_directory=str(tmp_path))
+    notes = json.loads((tmp_path / "api_experiment_run" / "description.json").read_text())["data"]["notes"]
+    assert any("resumed the model in model after its epoch 10" in note for note in notes)
+
+
+@pytest.mark.slow
 def test_train_on_given_sets_and_suffixed_directory(tmp_path):
     csv_path = image_folder(tmp_path / "inputs")
     frame = pd.read_csv(csv_path, dtype=str)
