@@ -167,6 +167,11 @@ class CategoryDecoder:
     bias_initializer: str = opt("zeros", initializer)
     input_size: int | None = opt(None, optional(an_int(1)), ignored="Ludwig derives it from the combiner output")
     num_classes: int | None = opt(None, optional(an_int(1)), ignored="Ludwig derives it from the vocabulary")
+    # Seen in Ludwig's own test configs; Ludwig 0.10's decoder schema drops them without a word.
+    vocab_size: int | None = opt(None, optional(an_int(1)), ignored="not a Ludwig 0.10 decoder key (Ludwig drops "
+                                 "it); the vocabulary comes from the data")
+    reduce_input: str | None = opt(None, optional(a_str), ignored="not a decoder key (Ludwig drops it); "
+                                   "reduce_input belongs to the output feature")
 
     def fc_stack(self) -> FCStack:
         return fc_stack_of(self.fc_layers, self.num_fc_layers, {
@@ -260,6 +265,11 @@ class GlobalPreprocessing:
     undersample_majority: float | None = opt(None, only(None, reason="it applies to binary outputs in Ludwig; use "
                                                         "loss.class_weights"))
     global_max_sequence_length: int | None = opt(None, optional(an_int(1)), ignored="images have no sequences")
+    # Galaxy-Ludwig's Image Learner writes these two here; Ludwig 0.10 reads them only per image feature.
+    in_memory: bool | None = opt(None, optional(a_bool), ignored="Ludwig 0.10 reads in_memory only under "
+                                 "input_features[].preprocessing, so here it changes nothing; set it there")
+    num_processes: int | None = opt(None, optional(an_int(1)), ignored="Ludwig 0.10 reads it only under "
+                                    "input_features[].preprocessing; decoding uses the job's cores")
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,8 @@ class StackedCNNEncoder:
     height: int | None = opt(None, optional(an_int(1)), ignored=DERIVED)
     width: int | None = opt(None, optional(an_int(1)), ignored=DERIVED)
     num_channels: int | None = opt(None, optional(an_int(1)), ignored=DERIVED)
+    use_pretrained: bool | None = opt(None, optional(a_bool), ignored="stacked_cnn has no pretrained weights "
+                                      "(Ludwig 0.10 drops the key); it trains from scratch")
     conv_layers: tuple[ConvLayerEntry, ...] | None = opt(None, optional(sections(ConvLayerEntry)))
     num_conv_layers: int | None = opt(None, optional(an_int(0)))
     out_channels: int = opt(32, an_int(1))
