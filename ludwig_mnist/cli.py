@@ -103,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
           help="images per prediction batch (default: the model's trainer.eval_batch_size; 1024 when auto)")
     _limit_flags(predict, defaults)
 
+    render = commands.add_parser("render-config", aliases=["render_config"],
+                                 help="validate a config and write it fully resolved (every default explicit)")
+    render.add_argument("config_file", nargs="?", type=Path, default=None, metavar="CONFIG",
+                        help="the Ludwig YAML config (or -c/--config, as in Ludwig's render_config)")
+    render.add_argument("-c", "--config", dest="config", type=Path, default=None, help=argparse.SUPPRESS)
+    render.add_argument("-o", "--output", type=Path, default=None, help="write the YAML here (default: stdout)")
+
     builder = commands.add_parser("mnist-dataset", help="write MNIST as mnist_images.zip + mnist_dataset.csv")
     _flag(builder, "output_directory", type=Path, required=True)
     _flag(builder, "idx_dir", type=Path, default=None,
@@ -160,12 +167,37 @@ def run(args: argparse.Namespace) -> None:
 
         run_predict(PredictOptions(model_path=args.model_path, data=data_options(args),
                                    output_directory=args.output_directory, batch_size=args.batch_size), log=_log)
+    elif args.command in ("render-config", "render_config"):
+        render_config_command(args)
     elif args.command == "mnist-dataset":
         from .data.mnist import build_mnist_dataset
 
         zip_path, csv_path = build_mnist_dataset(args.output_directory, args.idx_dir, args.train, args.test,
                                                  seed=args.seed)
         _log(f"wrote {zip_path} and {csv_path}")
+
+
+def render_config_command(args: argparse.Namespace) -> None:
+    from .config.render import render_config
+
+    path = args.config_file or args.config
+    if path is None or (args.config_file and args.config and args.config_file != args.config):
+        raise UserInputError("render-config needs one config: ludwig-mnist render-config CONFIG [-o OUTPUT]")
+    config = load_config(path)
+    text = render_config(config, path.name)
+    for note in config.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.output is None:
+        sys.stdout.write(text)
+        return
+    partial = args.output.with_name(f".{args.output.name}.partial")
+    try:  # written whole or not at all
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(args.output)
+    except OSError as err:
+        partial.unlink(missing_ok=True)
+        raise UserInputError(f"cannot write {args.output}: {err.strerror}") from None
+    _log(f"wrote the resolved config to {args.output}")
 
 
 def main(argv: list[str] | None = None) -> int:

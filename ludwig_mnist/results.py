@@ -168,8 +168,8 @@ def shown_split(eval_split: str, evaluated) -> str:
 
 def plain(value: Any) -> Any:
     """Config values as plain YAML types (tuples, numpy scalars and paths are not)."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, Mapping):  # a layer entry's keys left to inherit (config.checks.INHERIT) are left out
+        return {str(k): plain(v) for k, v in value.items() if repr(v) != "INHERIT"}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [plain(v) for v in value]
     if isinstance(value, np.generic):

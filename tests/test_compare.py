@@ -95,7 +95,9 @@ def test_compare_prepares_the_data_once_per_preprocessing(tmp_path, capsys):
     from ludwig_mnist.cli import main
 
     csv_path, zip_path = make_dataset(tmp_path / "in", train_per_class=6, test_per_class=2)
-    config = write_config(tmp_path / "in", TINY_CONFIG.replace("epochs: 2", "epochs: 1"))
+    # Ludwig refuses a height without a width, so the config fixes the width and the grid varies the height
+    config = write_config(tmp_path / "in", TINY_CONFIG.replace("epochs: 2", "epochs: 1").replace(
+        "    type: image\n", "    type: image\n    preprocessing: {width: 12}\n"))
     grid = tmp_path / "grid.yaml"
     # 2 learning rates x 2 image heights: each height needs its own decode, the rates share it
     grid.write_text("trainer.learning_rate: [0.01, 0.001]\ninput_features.0.preprocessing.height: [12, 10]\n")

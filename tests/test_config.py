@@ -79,7 +79,7 @@ def test_old_unnested_encoder_and_training_section():
 def test_ludwig_defaults_are_applied():
     config = parse_config(minimal())
     encoder = config.input_feature.encoder
-    assert [c.out_channels for c in encoder.resolved_conv_layers()] == [32, 32]
+    assert [c.out_channels for c in encoder.resolved_conv_layers()] == [32, 64]  # Conv2DStack's default
     assert [f.output_size for f in encoder.resolved_fc_layers()] == [128]
     assert config.trainer.epochs == 100 and config.trainer.learning_rate == 0.001
     assert config.trainer.batch_size == "auto" and config.trainer.early_stop == 5

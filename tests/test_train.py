@@ -15,16 +15,14 @@ from ludwig_mnist.evaluate import epoch_metrics
 from ludwig_mnist.model.build import build_model
 from ludwig_mnist.training import train as train_module
 from ludwig_mnist.training.inference import predict_probabilities
+from ludwig_mnist.training.optimizers import make_optimizer
 from ludwig_mnist.training.train import (
     CPU_AUTO_BATCH_SIZE,
-    TRAINING_SAMPLE_FOR_METRICS,
     TrainingDiverged,
     class_weight_map,
     make_loss,
-    make_optimizer,
     resolve_batch_size,
     train_model,
-    training_sample,
 )
 
 CLASSES = ("a", "b", "c")
@@ -151,11 +149,11 @@ def test_without_validation_every_epoch_runs_and_the_last_weights_are_kept(monke
     snapshots = []
 
     def recording_predict(model, batch_images, batch_size):
-        snapshots.append(model.get_weights())  # only the training sample is evaluated: one call per epoch
+        snapshots.append(model.get_weights())  # only the training set is evaluated: one call per epoch
         return predict_probabilities(model, batch_images, batch_size)
 
     monkeypatch.setattr(train_module, "predict_probabilities", recording_predict)
-    config = make_config({"epochs": 2, "learning_rate": 0.05, "early_stop": 1})
+    config = make_config({"epochs": 2, "learning_rate": 0.05, "early_stop": 1, "evaluate_training_set": True})
     model = fresh_model(config)
     summary = train_model(model, config, metadata(), splits, seed=0, log=lambda _: None)
     assert summary.epochs_run == 2 and len(snapshots) == 2  # early_stop needs a validation set
@@ -185,7 +183,7 @@ def test_nan_model_outputs_raise_training_diverged(monkeypatch):
     def nan_from_epoch_two(model, batch_images, batch_size):
         calls.append(1)
         probabilities = predict_probabilities(model, batch_images, batch_size)
-        return probabilities if len(calls) <= 2 else np.full_like(probabilities, np.nan)  # 2 splits per epoch
+        return probabilities if len(calls) <= 1 else np.full_like(probabilities, np.nan)  # validation only
 
     monkeypatch.setattr(train_module, "predict_probabilities", nan_from_epoch_two)
     config = make_config({"epochs": 3, "learning_rate": 0.01})
@@ -196,18 +194,31 @@ def test_nan_model_outputs_raise_training_diverged(monkeypatch):
 
 # ---------------------------------------------------------------- optimizers
 
-HYPERPARAMETERS = {"betas": [0.8, 0.95], "eps": 1e-6, "momentum": 0.5, "nesterov": True, "weight_decay": 0.02}
-
-# What make_optimizer maps today: Ludwig's betas → beta_1/beta_2, eps → epsilon, the rest by name.
-EXPECTED = {
-    "adam": (keras.optimizers.Adam, {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6, "weight_decay": 0.02}),
-    "adamw": (keras.optimizers.AdamW, {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6, "weight_decay": 0.02}),
-    "sgd": (keras.optimizers.SGD, {"momentum": 0.5, "nesterov": True, "weight_decay": 0.02}),
-    "rmsprop": (keras.optimizers.RMSprop, {"momentum": 0.5, "epsilon": 1e-6, "weight_decay": 0.02}),
-    "adagrad": (keras.optimizers.Adagrad, {"epsilon": 1e-6, "weight_decay": 0.02}),
-    "adamax": (keras.optimizers.Adamax, {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6, "weight_decay": 0.02}),
-    "nadam": (keras.optimizers.Nadam, {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6, "weight_decay": 0.02}),
+# Ludwig 0.10's keys per optimizer (schema/optimizers.py) → the Keras settings they must become.
+CASES = {
+    "adam": ({"betas": [0.8, 0.95], "eps": 1e-6, "weight_decay": 0.02, "amsgrad": True}, keras.optimizers.Adam,
+             {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6, "weight_decay": 0.02, "amsgrad": True}),
+    "adamw": ({"betas": [0.8, 0.95], "eps": 1e-6, "weight_decay": 0.02}, keras.optimizers.AdamW,
+              {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6, "weight_decay": 0.02}),
+    "sgd": ({"momentum": 0.5, "nesterov": True, "weight_decay": 0.02}, keras.optimizers.SGD,
+            {"momentum": 0.5, "nesterov": True, "weight_decay": 0.02}),
+    "rmsprop": ({"momentum": 0.5, "alpha": 0.8, "eps": 1e-6, "centered": True, "weight_decay": 0.02},
+                keras.optimizers.RMSprop, {"momentum": 0.5, "rho": 0.8, "epsilon": 1e-6, "centered": True,
+                                           "weight_decay": 0.02}),
+    "adagrad": ({"initial_accumulator_value": 0.2, "eps": 1e-6, "weight_decay": 0.02}, keras.optimizers.Adagrad,
+                {"initial_accumulator_value": 0.2, "epsilon": 1e-6, "weight_decay": 0.02}),
+    "adamax": ({"betas": [0.8, 0.95], "eps": 1e-6, "weight_decay": 0.02}, keras.optimizers.Adamax,
+               {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6, "weight_decay": 0.02}),
+    "nadam": ({"betas": [0.8, 0.95], "eps": 1e-6, "weight_decay": 0.02}, keras.optimizers.Nadam,
+              {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6, "weight_decay": 0.02}),
+    "adadelta": ({"rho": 0.8, "eps": 1e-5, "weight_decay": 0.02}, keras.optimizers.Adadelta,
+                 {"rho": 0.8, "epsilon": 1e-5, "weight_decay": 0.02}),
 }
+
+
+def _optimizer(config):
+    trainer = config.trainer
+    return make_optimizer(trainer.optimizer, trainer.learning_rate, trainer.gradient_clipping)
 
 
 def test_every_optimizer_in_the_schema_is_covered():
@@ -217,35 +228,62 @@ def test_every_optimizer_in_the_schema_is_covered():
     from ludwig_mnist.errors import ConfigError
 
     with pytest.raises(ConfigError) as caught:
-        make_config({"optimizer": {"type": "lion"}})
+        make_config({"optimizer": {"type": "adamx"}})
     listed = re.search(r"choose one of (.*?)(;|$)", str(caught.value)).group(1)
-    assert sorted(re.findall(r"'([a-z]+)'", listed)) == sorted(EXPECTED)
+    assert sorted(re.findall(r"'([a-z]+)'", listed)) == sorted(CASES)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_ludwig_optimizers_without_a_keras_twin_are_refused_by_name():
+    from ludwig_mnist.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="'lion' optimizer is not available here"):
+        make_config({"optimizer": {"type": "lion"}})
+    with pytest.raises(ConfigError, match="unknown config key 'trainer.optimizer.momentum'"):
+        make_config({"optimizer": {"type": "adam", "momentum": 0.9}})  # Ludwig's Adam has no momentum either
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_optimizer_gets_the_configs_hyperparameters(name):
-    config = make_config({"learning_rate": 0.003, "optimizer": {"type": name, **HYPERPARAMETERS}})
-    optimizer = make_optimizer(config.trainer.optimizer, config.trainer.learning_rate)
-    cls, expected = EXPECTED[name]
+    given, cls, expected = CASES[name]
+    config = make_config({"learning_rate": 0.003, "optimizer": {"type": name, **given}})
+    optimizer = _optimizer(config)
     assert type(optimizer) is cls
     settings = optimizer.get_config()
     assert settings["learning_rate"] == pytest.approx(0.003, rel=1e-6)  # stored as float32
+    assert settings["global_clipnorm"] == pytest.approx(0.5)  # Ludwig's default clipglobalnorm
     for key, value in expected.items():
         assert settings[key] == pytest.approx(value), key
 
 
-@pytest.mark.parametrize("name, defaults", [
+@pytest.mark.parametrize("name, defaults", [  # torch's defaults, which Ludwig keeps, not Keras's
     ("adam", {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8, "weight_decay": None}),
-    ("adamw", {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8, "weight_decay": 0.01}),  # Keras' AdamW default
+    ("adamw", {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8, "weight_decay": 0.0}),  # 0 stays 0
     ("sgd", {"momentum": 0.0, "nesterov": False, "weight_decay": None}),
-    ("rmsprop", {"momentum": 0.0, "epsilon": 1e-8, "weight_decay": None}),
+    ("rmsprop", {"momentum": 0.0, "rho": 0.99, "epsilon": 1e-8, "weight_decay": None}),
+    ("adagrad", {"initial_accumulator_value": 0.0, "epsilon": 1e-10}),
+    ("adadelta", {"rho": 0.9, "epsilon": 1e-6}),
 ])
 def test_optimizer_defaults(name, defaults):
-    config = make_config({"optimizer": {"type": name}})
-    settings = make_optimizer(config.trainer.optimizer, config.trainer.learning_rate).get_config()
+    settings = _optimizer(make_config({"optimizer": {"type": name}})).get_config()
     assert settings["learning_rate"] == pytest.approx(0.001, rel=1e-6)
     for key, value in defaults.items():
         assert settings[key] == (pytest.approx(value) if value is not None else None), key
+
+
+def test_gradient_clipping_follows_ludwig():
+    def clip(settings):
+        return {k: v for k, v in _optimizer(make_config({"gradient_clipping": settings})).get_config().items()
+                if k in ("clipnorm", "clipvalue", "global_clipnorm")}
+
+    assert clip({}) == {"clipnorm": None, "clipvalue": None, "global_clipnorm": 0.5}
+    # Ludwig clips to clipglobalnorm, then clipnorm, both over all gradients: the smaller one wins.
+    assert clip({"clipnorm": 0.2}) == {"clipnorm": None, "clipvalue": None, "global_clipnorm": pytest.approx(0.2)}
+    assert clip({"clipglobalnorm": None})["global_clipnorm"] is None
+    assert clip({"clipglobalnorm": None, "clipvalue": 0.1})["clipvalue"] == pytest.approx(0.1)
+    from ludwig_mnist.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="set clipglobalnorm: null"):
+        make_config({"gradient_clipping": {"clipvalue": 0.1}})
 
 
 def test_train_model_compiles_with_the_configured_optimizer_and_batch_size():
@@ -260,7 +298,8 @@ def test_train_model_compiles_with_the_configured_optimizer_and_batch_size():
     assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.02, rel=1e-6)
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 6  # 36 images / batch size 6
     assert summary.batch_size == 6 and summary.train_images == 36
-    assert lines[0] == "training on 36 images for up to 1 epochs, batch size 6, sgd learning rate 0.02"
+    assert lines[0] == ("training on 36 images for up to 1 epochs, batch size 6, sgd learning rate 0.02, "
+                        "gradients clipped to global norm 0.5")
 
 
 # ---------------------------------------------------------------- class weights
@@ -341,21 +380,44 @@ def test_make_loss():
 
 
 def test_resolve_batch_size():
-    assert resolve_batch_size("auto") == CPU_AUTO_BATCH_SIZE == 128
-    assert resolve_batch_size(16) == 16
-    assert resolve_batch_size("32") == 32
+    assert resolve_batch_size(make_config({"batch_size": "auto"}).trainer) == CPU_AUTO_BATCH_SIZE == 128
+    # Ludwig's tuner never goes past max_batch_size
+    assert resolve_batch_size(make_config({"batch_size": "auto", "max_batch_size": 64}).trainer) == 64
+    assert resolve_batch_size(make_config({"batch_size": 16}).trainer) == 16
 
 
-def test_training_sample_is_a_fixed_seeded_subset():
-    small = split("training", np.zeros((10, 1, 1, 1), np.uint8), np.arange(10, dtype=np.int32))
-    assert training_sample(small, seed=0) is small
-    count = TRAINING_SAMPLE_FOR_METRICS + 7
-    pixels = (np.arange(count) % 256).astype(np.uint8).reshape(count, 1, 1, 1)
-    big = split("training", pixels, np.arange(count, dtype=np.int32))
-    first, again, other = training_sample(big, 3), training_sample(big, 3), training_sample(big, 4)
-    assert len(first.labels) == TRAINING_SAMPLE_FOR_METRICS
-    assert np.all(np.diff(first.labels) > 0)  # distinct rows, in their original order
-    assert np.array_equal(first.images[:, 0, 0, 0], pixels[first.labels, 0, 0, 0])  # images follow their labels
-    assert first.sources == tuple(big.sources[i] for i in first.labels)
-    assert np.array_equal(first.labels, again.labels)
-    assert not np.array_equal(first.labels, other.labels)
+# ---------------------------------------------------------------- training metrics (evaluate_training_set)
+
+
+def test_by_default_training_metrics_are_accumulated_not_a_second_pass(monkeypatch):
+    calls = []
+    monkeypatch.setattr(train_module, "predict_probabilities",
+                        lambda model, batch_images, batch_size: calls.append(len(batch_images)) or
+                        predict_probabilities(model, batch_images, batch_size))
+    pixels, labels = images(36)
+    config = make_config({"epochs": 2})
+    summary = train_model(fresh_model(config), config, metadata(), {"training": split("training", pixels, labels)},
+                          seed=0, log=lambda _: None)
+    assert calls == []  # Ludwig's evaluate_training_set: false, no pass over the training images
+    for epoch in summary.epochs:
+        assert set(epoch.metrics["training"]) == {"loss", "accuracy", "accuracy_micro", "hits_at_k", "roc_auc"}
+        assert epoch.metrics["training"]["loss"] > 0
+
+
+def test_accumulated_metrics_equal_ludwigs_definitions():
+    """Fed batch by batch, the Keras metrics give what evaluate.epoch_metrics computes on all rows at once."""
+    from ludwig_mnist.training.metrics import training_metrics
+
+    rng = np.random.default_rng(7)
+    labels = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3] * 3, dtype=np.int32)
+    probabilities = rng.dirichlet(np.ones(4), size=len(labels)).astype(np.float32)
+    expected = epoch_metrics(labels, probabilities, top_k=2)
+    metrics = {m.name: m for m in training_metrics(4, top_k=2)}
+    for start in range(0, len(labels), 7):  # uneven batches
+        for metric in metrics.values():
+            metric.update_state(labels[start:start + 7], probabilities[start:start + 7])
+    result = {name: float(keras.ops.convert_to_numpy(m.result())) for name, m in metrics.items()}
+    assert result["accuracy_macro"] == pytest.approx(expected["accuracy"], abs=1e-6)
+    assert result["accuracy_micro"] == pytest.approx(expected["accuracy_micro"], abs=1e-6)
+    assert result["hits_at_k"] == pytest.approx(expected["hits_at_k"], abs=1e-6)
+    assert result["roc_auc"] == pytest.approx(expected["roc_auc"], abs=5e-3)  # Keras interpolates thresholds

@@ -7,12 +7,50 @@ unknown keys with the closest valid one as a suggestion.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import difflib
 import math
 from dataclasses import MISSING, field, fields, is_dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..errors import ConfigError
+
+
+class _Inherit:
+    """The value of a layer-entry key the user left out: it takes the level-above value (see layers.py)."""
+
+    def __repr__(self) -> str:
+        return "INHERIT"
+
+    def __reduce__(self):
+        return "INHERIT"
+
+
+INHERIT = _Inherit()
+
+# Notes on keys accepted without effect ("ignored: backend.type 'local' (...)"), collected while parsing.
+_NOTES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("config_notes", default=None)
+
+
+@contextlib.contextmanager
+def collecting_notes() -> Iterator[list[str]]:
+    token = _NOTES.set([])
+    try:
+        yield _NOTES.get()
+    finally:
+        _NOTES.reset(token)
+
+
+def note(text: str) -> None:
+    notes = _NOTES.get()
+    if notes is not None and text not in notes:
+        notes.append(text)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def fail(path: str, value: Any, expected: str) -> None:
@@ -73,6 +111,21 @@ def one_of(*options) -> Callable:
     return check
 
 
+def only(*accepted, reason: str) -> Callable:
+    """A Ludwig key this tool honours at some values only: others are refused with the reason."""
+    def check(value, path):
+        if value not in accepted:
+            allowed = " or ".join(repr(a) for a in accepted)
+            raise ConfigError(f"config key '{path}': {_show(value)} is not available here ({reason}); use {allowed}")
+        return value
+    check.accepted, check.reason = accepted, reason  # read by the generated key table
+    return check
+
+
+def anything(value, path):
+    return value
+
+
 def optional(check: Callable) -> Callable:
     return lambda value, path: None if value is None else check(value, path)
 
@@ -108,13 +161,24 @@ def sections(cls) -> Callable:
     return check
 
 
-def opt(default: Any, check: Callable) -> Any:
-    """A dataclass field with a default and a value check (kept in metadata)."""
+def opt(default: Any, check: Callable, *, ignored: str | None = None) -> Any:
+    """A dataclass field with a default and a value check (kept in metadata).
+
+    ignored: the reason a key has no effect on this tool's results (e.g. Ludwig's ``backend``); the key is
+    accepted and kept, and giving it adds the note "ignored: <key> <value> (<reason>)" to the log and report.
+    """
     if isinstance(default, list):
         default = tuple(default)
-    if is_dataclass(default):  # frozen, so one shared instance is safe
-        return field(default_factory=lambda: default, metadata={"check": check})
-    return field(default=default, metadata={"check": check})
+    metadata = {"check": check, "ignored": ignored}
+    if is_dataclass(default) or isinstance(default, dict):  # never mutated, so one shared instance is safe
+        return field(default_factory=lambda: default, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _default_of(f) -> Any:
+    if f.default is not MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not MISSING else MISSING
 
 
 def build(cls, raw: Any, path: str):
@@ -123,7 +187,7 @@ def build(cls, raw: Any, path: str):
         raw = {}
     if not isinstance(raw, dict):
         fail(path or "<top level>", raw, "a mapping of keys to values")
-    known = {f.name: f for f in fields(cls)}
+    known = {f.name: f for f in fields(cls) if "check" in f.metadata}
     for key in raw:
         if key not in known:
             close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.5)
@@ -135,6 +199,8 @@ def build(cls, raw: Any, path: str):
         where = f"{path}.{name}" if path else name
         if name in raw:
             values[name] = f.metadata["check"](raw[name], where)
+            if f.metadata.get("ignored") and values[name] != _default_of(f):  # a default value changes nothing either way
+                note(f"ignored: {where} {_show(raw[name])} ({f.metadata['ignored']})")
         elif f.default is MISSING and f.default_factory is MISSING:
             raise ConfigError(f"config key '{where}' is required")
     return cls(**values)

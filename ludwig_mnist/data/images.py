@@ -131,62 +131,71 @@ def _channels_of_mode(mode: str) -> int:
     return 1 if mode in _GRAYSCALE_MODES else 3
 
 
+def _ludwig_channels(mode: str) -> int:
+    """The channel count torchvision reads for a mode (what Ludwig's inference counts): gray 1, gray+alpha 2,
+    colour 3, colour+alpha 4."""
+    if mode in ("LA", "La", "PA"):
+        return 2
+    if mode in ("RGBA", "RGBa"):
+        return 4
+    return 1 if mode in _GRAYSCALE_MODES else 3
+
+
 def infer_image_spec(
     paths: Sequence[Path],
     *,
     height: int | None = None,
     width: int | None = None,
     num_channels: int | None = None,
+    infer: bool = True,
     sample_size: int = 100,
     max_height: int = 256,
     max_width: int = 256,
+    requires_equal_dimensions: bool = False,
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     sources: Sequence[str] | None = None,
 ) -> tuple[ImageSpec, tuple[str, ...]]:
-    """Resolve the image size and channels; unset values come from a sample of images.
+    """Ludwig 0.10's rule (features/image_feature._finalize_preprocessing_parameters), on ``paths`` in table order:
 
-    The sample is evenly spaced over ``paths`` (deterministic, and not just the
-    first class of a sorted dataset).  Only headers are read.
+    the first ``sample_size`` images (only the first one when ``infer`` is false or everything is set) give
+    the size as the rounded mean height and width, capped at max_height/max_width; the channels are the
+    majority count if more than half the sample has it, else 3; requires_equal_dimensions makes a square of
+    the smaller side.  Only headers are read.
     """
-    # height, width and num_channels were checked by the config stage (positive; 1, 3 or 4 channels)
-    if height is not None and width is not None and num_channels is not None:
+    # height, width and num_channels were checked by the config stage (both or neither of height and width)
+    notes: list[str] = []
+    if height is not None and num_channels is not None and not requires_equal_dimensions:
         return ImageSpec(height, width, num_channels), (f"image size {height}x{width}x{num_channels} from the config",)
     if not paths:
         raise DataError("no images to infer the image size from")
-
-    count = min(len(paths), max(1, sample_size))
-    sample_indices = np.unique(np.linspace(0, len(paths) - 1, count).round().astype(int))
-    sizes: Counter[tuple[int, int]] = Counter()  # (height, width) -> images
-    channel_votes: Counter[int] = Counter()
+    count = min(len(paths), sample_size) if infer and (height is None or num_channels is None) else 1
+    heights, widths, channels = [], [], Counter()
     with _pixel_limit(max_image_pixels):
-        for index in sample_indices:
+        for index in range(count):
             name = sources[index] if sources is not None else str(paths[index])
             with _open_checked(Path(paths[index]), name, max_image_pixels) as image:
-                sizes[(image.size[1], image.size[0])] += 1
-                channel_votes[_channels_of_mode(image.mode)] += 1
-
-    (common_height, common_width), common_count = sizes.most_common(1)[0]
-    sampled = len(sample_indices)
-    notes = []
-    inferred_height = height if height is not None else min(common_height, max_height)
-    inferred_width = width if width is not None else min(common_width, max_width)
-    if (height is None and common_height > max_height) or (width is None and common_width > max_width):
-        notes.append(
-            f"capped the inferred image size {common_height}x{common_width} to at most "
-            f"{max_height}x{max_width} (infer_image_max_height/infer_image_max_width)"
-        )
-    # Grayscale only if every sampled image is; one colour image makes it RGB.
-    inferred_channels = num_channels if num_channels is not None else (3 if channel_votes[3] else 1)
-    spec = ImageSpec(inferred_height, inferred_width, inferred_channels)
-    detail = f"{common_height}x{common_width} in {common_count} of {sampled}"
-    if channel_votes[3] and channel_votes[1]:
-        detail += f"; {channel_votes[3]} colour, {channel_votes[1]} grayscale"
-    notes.insert(
-        0,
-        f"inferred image size {spec.height}x{spec.width}x{spec.num_channels} "
-        f"from {plural(sampled, 'sampled image')} ({detail})",
-    )
-    return spec, tuple(notes)
+                heights.append(image.size[1])
+                widths.append(image.size[0])
+                channels[_ludwig_channels(image.mode)] += 1
+    sampled = plural(count, "image") if count > 1 else "the first image"
+    if height is None:
+        mean_height, mean_width = int(round(sum(heights) / count)), int(round(sum(widths) / count))
+        height, width = min(mean_height, max_height), min(mean_width, max_width)
+        notes.append(f"inferred image size {height}x{width} from {sampled} (mean {mean_height}x{mean_width}"
+                     f"{', capped by infer_image_max_height/width' if (height, width) != (mean_height, mean_width) else ''})")
+    if requires_equal_dimensions and height != width:
+        notes.append(f"requires_equal_dimensions: {height}x{width} made square at {min(height, width)}")
+        height = width = min(height, width)
+    if num_channels is None:
+        majority = [c for c in (1, 2, 4) if channels[c] > count / 2]
+        num_channels = majority[0] if majority else 3
+        counted = ", ".join(f"{n} with {c}" for c, n in sorted(channels.items()))
+        notes.append(f"inferred {num_channels} channel{'s' if num_channels > 1 else ''} from {sampled} "
+                     f"(channels: {counted})")
+        if num_channels == 2:
+            num_channels = 1
+            notes.append("gray+alpha images are read as 1 channel here (Ludwig keeps 2): the alpha is dropped")
+    return ImageSpec(height, width, num_channels), tuple(notes)
 
 
 # ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from .images import DEFAULT_MAX_IMAGE_PIXELS, ImageSpec, decode_images, infer_im
 from .locate import locate_images
 from .splits import SPLIT_CODES, assign_splits
 from .table import (
+    fill_missing,
     LINE_COLUMN,
     build_vocabulary,
     drop_missing,
@@ -233,6 +234,10 @@ def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path,
     table = table.assign(**{LINE_COLUMN: np.arange(len(table)) + 2})  # header is line 1
     require_column(table, image_column, "the image input feature", dataset_name)
     require_column(table, label_column, "the output feature", dataset_name)
+    for column, pre in ((image_column, feature_in.preprocessing), (label_column, feature_out.preprocessing)):
+        table, filled = fill_missing(table, column, pre.missing_value_strategy, getattr(pre, "fill_value", None))
+        if filled:
+            notes.append(f"filled {plural(filled, 'empty ' + column + ' value')} ({pre.missing_value_strategy})")
     table, dropped = drop_missing(table, [image_column, label_column])
     if dropped:
         notes.append(f"dropped {plural(dropped, 'row')} with an empty {label_column} "
@@ -266,13 +271,14 @@ def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path,
     start = time.perf_counter()
     pre = feature_in.preprocessing
     pixel_limit = {} if options.max_image_pixels is None else {"max_image_pixels": options.max_image_pixels}
-    train_rows = np.flatnonzero(codes == 0)
     fixed = like.image if like is not None else None
+    # Ludwig samples the column's first rows (all splits), not the training rows.
     spec, spec_notes = infer_image_spec(
-        [paths[i] for i in train_rows], height=fixed.height if fixed else pre.height,
-        width=fixed.width if fixed else pre.width, num_channels=fixed.num_channels if fixed else pre.num_channels,
+        paths, height=fixed.height if fixed else pre.height, width=fixed.width if fixed else pre.width,
+        num_channels=fixed.num_channels if fixed else pre.num_channels, infer=pre.infer_image_dimensions,
         sample_size=pre.infer_image_sample_size, max_height=pre.infer_image_max_height,
-        max_width=pre.infer_image_max_width, sources=[sources[i] for i in train_rows], **pixel_limit)
+        max_width=pre.infer_image_max_width, requires_equal_dimensions=pre.requires_equal_dimensions,
+        sources=sources, **pixel_limit)
     notes += list(spec_notes)
     # Decode in split order so that each split is a contiguous slice (a view, no copy) of one array.
     order = np.argsort(codes, kind="stable")

@@ -55,6 +55,27 @@ def drop_missing(table: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame,
     return table[keep].reset_index(drop=True), int((~keep).sum())
 
 
+def fill_missing(table: pd.DataFrame, column: str, strategy: str, fill_value: str | None) -> tuple[pd.DataFrame, int]:
+    """Ludwig's missing_value_strategy on one column: (table with the empty values filled, how many were filled).
+
+    bfill/ffill take the next/previous row's value, fill_with_mode the most frequent one, fill_with_const
+    ``fill_value``; drop_row leaves them (drop_missing drops them, and any a fill could not reach).
+    """
+    values = table[column].where(table[column].notna() & (table[column].fillna("").str.strip() != ""))
+    missing = int(values.isna().sum())
+    if strategy == "drop_row" or missing == 0:
+        return table, 0
+    if strategy == "bfill":
+        filled = values.bfill()
+    elif strategy == "ffill":
+        filled = values.ffill()
+    elif strategy == "fill_with_mode":
+        filled = values.fillna(values.mode().sort_values().iloc[0]) if values.notna().any() else values
+    else:  # fill_with_const
+        filled = values.fillna(fill_value)
+    return table.assign(**{column: filled}), missing - int(filled.isna().sum())
+
+
 def build_vocabulary(labels: pd.Series) -> tuple[tuple[str, ...], dict[str, int]]:
     """Classes by descending frequency (Ludwig's idx2str); ties by name so the order never depends on row order."""
     counts = labels.value_counts()

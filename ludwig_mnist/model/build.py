@@ -14,11 +14,11 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ..config.layers import FCLayer
 from ..config.schema import ExperimentConfig
 from ..results import LayerRow
 from .augment import augmentation_layers
 from .blocks import fc_stack
+from .blocks import keras_initializer as initializer
 from .encoders import ENCODERS
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -80,21 +80,20 @@ def build_model(config: ExperimentConfig, image_shape: tuple[int, int, int], num
     if channels != image_shape[2]:
         x = layers.Concatenate(name="gray_to_rgb")([x, x, x])  # (B, H, W, 1) → (B, H, W, 3)
     x = ENCODERS[feature_in.encoder.type].build(x, feature_in.encoder, regularizer)
-    combiner = config.combiner
-    x = fc_stack(x, tuple(FCLayer(output_size=combiner.output_size, activation=combiner.activation,
-                                  dropout=combiner.dropout, norm=combiner.norm)
-                          for _ in range(combiner.num_fc_layers)), "combiner_fc", regularizer)
+    x = fc_stack(x, config.combiner.fc_stack(), "combiner_fc", regularizer, residual=config.combiner.residual)
     decoder = feature_out.decoder
-    x = fc_stack(x, tuple(FCLayer(output_size=decoder.fc_output_size, activation=decoder.fc_activation,
-                                  dropout=decoder.fc_dropout) for _ in range(decoder.num_fc_layers)), "decoder_fc",
-                 regularizer)
+    x = fc_stack(x, decoder.fc_stack(), "decoder_fc", regularizer)
     if feature_out.type == "binary":  # Ludwig's regressor decoder: one logit, then the sigmoid → (B, 1)
-        outputs = layers.Dense(1, activation="sigmoid", use_bias=decoder.use_bias, kernel_regularizer=regularizer,
-                               name=feature_out.name)(x)
+        outputs = layers.Dense(1, activation="sigmoid", use_bias=decoder.use_bias,
+                               kernel_initializer=initializer(decoder.weights_initializer),
+                               bias_initializer=initializer(decoder.bias_initializer), kernel_regularizer=regularizer,
+                               name=feature_out.name)(x)  # (B, 1)
         return keras.Model(inputs, outputs, name="ludwig_mnist_classifier")
     # mean_squared_error (deeplay's comparison) fits independent sigmoid outputs to one-hot targets.
     activation = "sigmoid" if feature_out.loss.type == "mean_squared_error" else "softmax"
-    outputs = layers.Dense(num_classes, activation=activation, kernel_regularizer=regularizer,
+    outputs = layers.Dense(num_classes, activation=activation, use_bias=decoder.use_bias,
+                           kernel_initializer=initializer(decoder.weights_initializer),
+                           bias_initializer=initializer(decoder.bias_initializer), kernel_regularizer=regularizer,
                            name=feature_out.name)(x)  # (B, num_classes)
     return keras.Model(inputs, outputs, name="ludwig_mnist_classifier")
 

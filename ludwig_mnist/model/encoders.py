@@ -21,56 +21,106 @@ from ..config.checks import (
     build,
     fail,
     one_of,
+    only,
     opt,
     optional,
     sections,
 )
-from ..config.layers import ACTIVATIONS, NORMS, ConvLayer, FCLayer
+from ..config.layers import (
+    ACTIVATIONS,
+    NORMS,
+    ConvLayer,
+    ConvLayerEntry,
+    FCLayer,
+    FCLayerEntry,
+    FCStack,
+    conv_padding,
+    fc_stack_of,
+    initializer,
+    norm_params,
+    pool_padding,
+    resolve,
+    size,
+)
 from ..errors import ConfigError
 
 # ---------------------------------------------------------------- schemas
 
+# Keys Ludwig derives from preprocessing (height, width, num_channels) and its internal `skip`.
+DERIVED = "Ludwig sets it from the image preprocessing; the inferred or configured image size is used"
+
+
 @dataclass(frozen=True)
 class StackedCNNEncoder:
-    """Ludwig's stacked_cnn; per-layer lists win over the encoder-level defaults."""
+    """Ludwig's stacked_cnn (encoders/image/base.Stacked2DCNN); every key and default is Ludwig 0.10's.
+
+    Layer entries inherit the encoder-level values of the keys they leave out; with neither conv_layers nor
+    num_conv_layers the stack is Ludwig's two layers of 32 and 64 channels.
+    """
 
     type: str = opt("stacked_cnn", one_of("stacked_cnn"))
-    conv_layers: tuple[ConvLayer, ...] | None = opt(None, optional(sections(ConvLayer)))
+    skip: bool = opt(False, only(False, reason="an internal Ludwig switch that bypasses the encoder"))
+    height: int | None = opt(None, optional(an_int(1)), ignored=DERIVED)
+    width: int | None = opt(None, optional(an_int(1)), ignored=DERIVED)
+    num_channels: int | None = opt(None, optional(an_int(1)), ignored=DERIVED)
+    use_pretrained: bool | None = opt(None, optional(a_bool), ignored="stacked_cnn has no pretrained weights "
+                                      "(Ludwig 0.10 drops the key); it trains from scratch")
+    conv_layers: tuple[ConvLayerEntry, ...] | None = opt(None, optional(sections(ConvLayerEntry)))
     num_conv_layers: int | None = opt(None, optional(an_int(0)))
     out_channels: int = opt(32, an_int(1))
-    kernel_size: int = opt(3, an_int(1))
+    kernel_size: Any = opt(3, size(1))
+    stride: Any = opt(1, size(1))
+    padding: Any = opt("valid", conv_padding)
+    dilation: Any = opt(1, size(1))
+    groups: int = opt(1, an_int(1))
+    padding_mode: str = opt("zeros", only("zeros", reason="Keras convolutions pad with zeros only"))
+    conv_use_bias: bool = opt(True, a_bool)
+    conv_norm: str | None = opt(None, one_of(*NORMS))
+    conv_norm_params: dict | None = opt(None, norm_params)
     conv_activation: str | None = opt("relu", one_of(*ACTIVATIONS))
     conv_dropout: float = opt(0.0, a_float(0.0, 0.999))
-    conv_norm: str | None = opt(None, one_of(*NORMS))
-    conv_use_bias: bool = opt(True, a_bool)
     pool_function: str = opt("max", one_of("max", "avg", "mean", "average"))
-    pool_kernel_size: int = opt(2, an_int(1))
-    pool_stride: int | None = opt(None, optional(an_int(1)))
-    fc_layers: tuple[FCLayer, ...] | None = opt(None, optional(sections(FCLayer)))
+    pool_kernel_size: Any = opt(2, optional(size(1)))
+    pool_stride: Any = opt(None, optional(size(1)))
+    pool_padding: int = opt(0, pool_padding)
+    pool_dilation: Any = opt(1, only(1, reason="Keras pooling has no dilation"))
+    fc_layers: tuple[FCLayerEntry, ...] | None = opt(None, optional(sections(FCLayerEntry)))
     num_fc_layers: int = opt(1, an_int(0))
     output_size: int = opt(128, an_int(1))
+    fc_use_bias: bool = opt(True, a_bool)
+    fc_weights_initializer: str = opt("xavier_uniform", initializer)
+    fc_bias_initializer: str = opt("zeros", initializer)
+    fc_norm: str | None = opt(None, one_of(*NORMS))
+    fc_norm_params: dict | None = opt(None, norm_params)
     fc_activation: str | None = opt("relu", one_of(*ACTIVATIONS))
     fc_dropout: float = opt(0.0, a_float(0.0, 0.999))
-    fc_norm: str | None = opt(None, one_of(*NORMS))
-    fc_use_bias: bool = opt(True, a_bool)
 
     def resolved_conv_layers(self) -> tuple[ConvLayer, ...]:
-        """Explicit layers, or num_conv_layers (default 2) copies of the encoder-level defaults."""
+        """Conv2DStack's rule: explicit entries, else num_conv_layers default layers, else 32 then 64 channels."""
         if self.conv_layers is not None:
-            return self.conv_layers
-        count = 2 if self.num_conv_layers is None else self.num_conv_layers
-        return tuple(ConvLayer(out_channels=self.out_channels, kernel_size=self.kernel_size,
-                               activation=self.conv_activation, dropout=self.conv_dropout,
-                               norm=self.conv_norm, use_bias=self.conv_use_bias,
-                               pool_function=self.pool_function, pool_kernel_size=self.pool_kernel_size,
-                               pool_stride=self.pool_stride) for _ in range(count))
+            entries = self.conv_layers
+        elif self.num_conv_layers is not None:
+            entries = tuple(ConvLayerEntry() for _ in range(self.num_conv_layers))
+        else:
+            entries = (ConvLayerEntry(out_channels=32), ConvLayerEntry(out_channels=64))
+        defaults = {"out_channels": self.out_channels, "kernel_size": self.kernel_size, "stride": self.stride,
+                    "padding": self.padding, "dilation": self.dilation, "groups": self.groups,
+                    "use_bias": self.conv_use_bias, "padding_mode": self.padding_mode, "norm": self.conv_norm,
+                    "norm_params": self.conv_norm_params, "activation": self.conv_activation,
+                    "dropout": self.conv_dropout, "pool_function": self.pool_function,
+                    "pool_kernel_size": self.pool_kernel_size, "pool_stride": self.pool_stride or self.pool_kernel_size,
+                    "pool_padding": self.pool_padding, "pool_dilation": self.pool_dilation}
+        return tuple(resolve(entry, ConvLayer, defaults) for entry in entries)
 
     def resolved_fc_layers(self) -> tuple[FCLayer, ...]:
-        if self.fc_layers is not None:
-            return self.fc_layers
-        return tuple(FCLayer(output_size=self.output_size, activation=self.fc_activation,
-                             dropout=self.fc_dropout, norm=self.fc_norm, use_bias=self.fc_use_bias)
-                     for _ in range(self.num_fc_layers))
+        return self.resolved_fc_stack().layers
+
+    def resolved_fc_stack(self) -> FCStack:
+        return fc_stack_of(self.fc_layers, self.num_fc_layers, {
+            "output_size": self.output_size, "use_bias": self.fc_use_bias,
+            "weights_initializer": self.fc_weights_initializer, "bias_initializer": self.fc_bias_initializer,
+            "norm": self.fc_norm, "norm_params": self.fc_norm_params, "activation": self.fc_activation,
+            "dropout": self.fc_dropout})
 
 
 @dataclass(frozen=True)
@@ -78,7 +128,7 @@ class MLPEncoder:
     """Dense layers over the flattened pixels (the Keras tutorials' 512-512, deeplay's 32-32 sigmoid)."""
 
     type: str = opt("mlp", one_of("mlp"))
-    fc_layers: tuple[FCLayer, ...] | None = opt(None, optional(sections(FCLayer)))
+    fc_layers: tuple[FCLayerEntry, ...] | None = opt(None, optional(sections(FCLayerEntry)))
     num_fc_layers: int = opt(2, an_int(1))
     output_size: int = opt(512, an_int(1))
     activation: str | None = opt("relu", one_of(*ACTIVATIONS))
@@ -86,10 +136,10 @@ class MLPEncoder:
     norm: str | None = opt(None, one_of(*NORMS))
 
     def resolved_fc_layers(self) -> tuple[FCLayer, ...]:
-        if self.fc_layers is not None:
-            return self.fc_layers
-        return tuple(FCLayer(output_size=self.output_size, activation=self.activation, dropout=self.dropout,
-                             norm=self.norm) for _ in range(self.num_fc_layers))
+        defaults = {**FCLayer().__dict__, "output_size": self.output_size, "activation": self.activation,
+                    "dropout": self.dropout, "norm": self.norm}
+        entries = self.fc_layers if self.fc_layers is not None else [FCLayerEntry()] * self.num_fc_layers
+        return tuple(resolve(entry, FCLayer, defaults) for entry in entries)
 
 
 @dataclass(frozen=True)
@@ -127,6 +177,19 @@ class KerasApplicationEncoder:
 # ---------------------------------------------------------------- builders (Keras is imported when they run)
 
 
+def _two(value) -> tuple[int, int]:
+    return tuple(value) if isinstance(value, (list, tuple)) else (value, value)
+
+
+def _conv_output_size(size_hw: tuple[int, int], conv: ConvLayer) -> tuple[int, int]:
+    """torch's Conv2d output size: floor((n + 2p - d(k - 1) - 1) / s) + 1; 'same' keeps ceil(n / s)."""
+    out = []
+    for n, k, s, d, p in zip(size_hw, _two(conv.kernel_size), _two(conv.stride), _two(conv.dilation),
+                             _two(0 if isinstance(conv.padding, str) else conv.padding)):
+        out.append(-(-n // s) if conv.padding == "same" else (n + 2 * p - d * (k - 1) - 1) // s + 1)
+    return out[0], out[1]
+
+
 def build_stacked_cnn(x, encoder: StackedCNNEncoder, regularizer=None):
     from keras import layers
 
@@ -134,17 +197,18 @@ def build_stacked_cnn(x, encoder: StackedCNNEncoder, regularizer=None):
 
     for index, conv in enumerate(encoder.resolved_conv_layers()):
         height, width = x.shape[1], x.shape[2]
-        smallest = conv.kernel_size + (conv.kernel_size - 1) * (conv.dilation - 1) if conv.padding == "valid" else 1
-        if height < smallest or width < smallest:
-            raise ConfigError(f"config key 'input_features.0.encoder.conv_layers.{index}': its {conv.kernel_size}x"
-                              f"{conv.kernel_size} kernel does not fit the {height}x{width} feature map left by the "
-                              "layers before it; use fewer conv layers, padding: same, or larger images")
+        out_height, out_width = _conv_output_size((height, width), conv)
+        if out_height < 1 or out_width < 1:
+            raise ConfigError(f"config key 'input_features.0.encoder.conv_layers.{index}': its kernel "
+                              f"{conv.kernel_size} (dilation {conv.dilation}, padding {conv.padding!r}) does not fit "
+                              f"the {height}x{width} feature map left by the layers before it; use fewer conv layers, "
+                              "padding: same, or larger images")
         x = conv_block(x, conv, index, regularizer)
         if x.shape[1] < 1 or x.shape[2] < 1:
             raise ConfigError(f"config key 'input_features.0.encoder.conv_layers.{index}': pooling shrinks the "
                               "feature map to nothing; use a smaller pool_kernel_size or fewer layers")
     x = layers.Flatten(name="flatten")(x)
-    return fc_stack(x, encoder.resolved_fc_layers(), "encoder_fc", regularizer)
+    return fc_stack(x, encoder.resolved_fc_stack(), "encoder_fc", regularizer)
 
 
 def build_mlp(x, encoder: MLPEncoder, regularizer=None):

@@ -40,6 +40,8 @@ Log = Callable[[str], None]
 def run_experiment(config: ExperimentConfig, options: RunOptions, log: Log = print) -> ExperimentResult:
     """One experiment into options.output_directory; nothing there looks like a result unless it succeeded."""
     wall_start = time.perf_counter()
+    for note in config.notes:  # upgraded spellings, keys without effect: before any work, so they are seen
+        log(f"note: {note}")
     staging = OutputStaging(options.output_directory)
     deleting = None
     try:
@@ -108,7 +110,7 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     log(f"ludwig-mnist {environment.versions['ludwig_mnist']} on {environment.device}, "
         f"TensorFlow {environment.versions['tensorflow']}, seed {seed}")
     timings.update(data.timings)
-    notes = list(data.summary.notes)
+    notes = list(config.notes) + list(data.summary.notes)
     if eval_split not in data.splits:
         notes.append(f"the {eval_split} split is empty: test_statistics.json and predictions.csv are not "
                      "written; metrics are reported for the other splits")

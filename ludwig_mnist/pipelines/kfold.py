@@ -66,6 +66,8 @@ def run_kfold(config: ExperimentConfig, options: RunOptions, k: int,
                           "--k_fold, or use type: category for the two classes")
     wall_start = time.perf_counter()
     seed = options.random_seed
+    for note in config.notes:
+        log(f"note: {note}")
     staging = OutputStaging(options.output_directory)
     deleting = None
     try:

@@ -10,45 +10,67 @@ from typing import Callable
 import keras
 from keras import ops
 
-from ..config.schema import LearningRateScheduler
+from ..config.trainer import LearningRateScheduler
 
 
 class LudwigLearningRate(keras.optimizers.schedules.LearningRateSchedule):
-    """lr(step) = base · warmup(step) · decay(step after warmup) · plateau_scale."""
+    """Ludwig 0.10's schedule (modules/lr_scheduler.py), per optimizer step t (0 at the first update):
 
-    def __init__(self, base_learning_rate: float, scheduler: LearningRateScheduler, total_steps: int):
+    warmup (t < W): base · t / W, then with u = t - W:
+      none: base · 1;  linear: base · max(0, (N - W - u) / (N - W));
+      exponential: base · decay_rate ^ (1 + u / decay_steps)  (the exponent rounded up when staircase);
+      cosine: torch's CosineAnnealingWarmRestarts, period t_0 (default: one epoch of steps), t_mult, eta_min.
+    W = max(warmup_fraction · N, warmup_evaluations · steps per epoch); reduce-on-plateau multiplies it all.
+    """
+
+    def __init__(self, base_learning_rate: float, scheduler: LearningRateScheduler, total_steps: int,
+                 steps_per_epoch: int = 1):
         self.base = float(base_learning_rate)
         self.scheduler = scheduler
         self.total_steps = max(int(total_steps), 1)
-        self.warmup_steps = scheduler.warmup_fraction * self.total_steps
+        self.steps_per_epoch = max(int(steps_per_epoch), 1)
+        self.warmup_steps = max(scheduler.warmup_fraction * self.total_steps,
+                                scheduler.warmup_evaluations * self.steps_per_epoch)
         # reduce_on_plateau multiplies this; a variable so the compiled train step sees the change.
         self.plateau_scale = keras.Variable(1.0, trainable=False, dtype="float32", name="plateau_scale")
 
+    def _decayed(self, u):
+        config, base = self.scheduler, self.base
+        if config.decay == "linear":
+            span = max(1.0, self.total_steps - self.warmup_steps)
+            return base * ops.maximum(0.0, (self.total_steps - self.warmup_steps - u) / span)
+        if config.decay == "exponential":
+            exponent = 1.0 + u / config.decay_steps
+            if config.staircase:
+                exponent = ops.ceil(exponent)
+            return base * ops.power(config.decay_rate, exponent)
+        if config.decay == "cosine":
+            period, growth, floor = float(config.t_0 or self.steps_per_epoch), float(config.t_mult), config.eta_min
+            if growth == 1.0:
+                cycle_start, length = ops.floor(u / period) * period, period
+            else:  # cycle n spans period · growth^n steps
+                n = ops.floor(ops.log(u / period * (growth - 1.0) + 1.0) / math.log(growth))
+                cycle_start = period * (ops.power(growth, n) - 1.0) / (growth - 1.0)
+                length = period * ops.power(growth, n)
+            position = (u - cycle_start) / length
+            return floor + (base - floor) * 0.5 * (1.0 + ops.cos(math.pi * position))
+        return ops.convert_to_tensor(base, dtype="float32")
+
     def __call__(self, step):
         step = ops.cast(step, "float32")
-        rate = ops.convert_to_tensor(self.base, dtype="float32")
+        rate = self._decayed(ops.maximum(step - self.warmup_steps, 0.0))
         if self.warmup_steps > 0:
-            rate = rate * ops.minimum(1.0, (step + 1.0) / self.warmup_steps)
-        after = ops.maximum(step - self.warmup_steps, 0.0)
-        decay_span = max(self.total_steps - self.warmup_steps, 1.0)
-        kind = self.scheduler.decay
-        if kind == "linear":
-            rate = rate * ops.maximum(0.0, 1.0 - after / decay_span)
-        elif kind == "exponential":
-            exponent = after / self.scheduler.decay_steps
-            if self.scheduler.staircase:
-                exponent = ops.floor(exponent)
-            rate = rate * ops.power(self.scheduler.decay_rate, exponent)
-        elif kind == "cosine":
-            rate = rate * 0.5 * (1.0 + ops.cos(math.pi * ops.minimum(after / decay_span, 1.0)))
+            rate = ops.where(step < self.warmup_steps, self.base * step / self.warmup_steps, rate)
         return rate * self.plateau_scale
 
     def get_config(self):
-        return {"base_learning_rate": self.base, "total_steps": self.total_steps}
+        return {"base_learning_rate": self.base, "total_steps": self.total_steps,
+                "steps_per_epoch": self.steps_per_epoch}
 
 
 def is_scheduled(scheduler: LearningRateScheduler) -> bool:
-    return scheduler.decay is not None or scheduler.warmup_fraction > 0 or scheduler.reduce_on_plateau > 0
+    return (scheduler.decay is not None or scheduler.warmup_fraction > 0 or scheduler.warmup_evaluations > 0
+            or scheduler.reduce_on_plateau > 0)
 
 
 class ReduceOnPlateau(keras.callbacks.Callback):

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from ..config.schema import ExperimentConfig, OptimizerConfig
+from ..config.schema import ExperimentConfig
 from ..data.cache import is_streamed
 from ..data.prepare import Metadata, SplitData
 from ..errors import UserInputError
@@ -23,43 +23,24 @@ from ..evaluate import epoch_metrics
 from ..results import EpochStats, TrainingSummary
 from ..wording import plural
 from .batches import ImageBatches
-from .binary import binary_metrics_fn, bwcew_loss
+from .binary import binary_accumulated_metrics, binary_metrics_fn, binary_training_metrics, bwcew_loss
 from .inference import predict_probabilities, resolve_eval_batch_size
+from .metrics import accumulated_training_metrics, training_metrics
+from .optimizers import make_optimizer
 from .schedules import LudwigLearningRate, ReduceOnPlateau, is_scheduled
 
 CPU_AUTO_BATCH_SIZE = 128  # measured fastest on 2 CPU cores (256 was slower); see docs/benchmarks.md
-TRAINING_SAMPLE_FOR_METRICS = 5000  # per-epoch training metrics are measured on a fixed sample, in inference mode
 
 
 class TrainingDiverged(UserInputError):
     """The loss became NaN or infinite (usually a learning rate that is too high)."""
 
 
-def resolve_batch_size(value: int | str) -> int:
-    return CPU_AUTO_BATCH_SIZE if value == "auto" else int(value)
-
-
-def make_optimizer(optimizer: OptimizerConfig, learning_rate: float) -> keras.optimizers.Optimizer:
-    beta_1, beta_2 = optimizer.betas
-    if optimizer.type == "adam":
-        return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps,
-                                     weight_decay=optimizer.weight_decay or None)
-    if optimizer.type == "adamw":
-        return keras.optimizers.AdamW(learning_rate, weight_decay=optimizer.weight_decay or 0.01,
-                                      beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps)
-    if optimizer.type == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=optimizer.momentum, nesterov=optimizer.nesterov,
-                                    weight_decay=optimizer.weight_decay or None)
-    if optimizer.type == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate, momentum=optimizer.momentum, epsilon=optimizer.eps,
-                                        weight_decay=optimizer.weight_decay or None)
-    if optimizer.type == "adagrad":
-        return keras.optimizers.Adagrad(learning_rate, epsilon=optimizer.eps, weight_decay=optimizer.weight_decay or None)
-    if optimizer.type == "adamax":
-        return keras.optimizers.Adamax(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps,
-                                       weight_decay=optimizer.weight_decay or None)
-    return keras.optimizers.Nadam(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=optimizer.eps,
-                                  weight_decay=optimizer.weight_decay or None)
+def resolve_batch_size(trainer) -> int:
+    """Ludwig on CPU tunes `auto` up to MAX_CPU_BATCH_SIZE (128), never past max_batch_size; 128 is the fastest here."""
+    if trainer.batch_size == "auto":
+        return min(CPU_AUTO_BATCH_SIZE, trainer.max_batch_size)
+    return int(trainer.batch_size)
 
 
 def class_weight_map(config: ExperimentConfig, metadata: Metadata) -> dict[int, float] | None:
@@ -82,17 +63,29 @@ def class_weight_map(config: ExperimentConfig, metadata: Metadata) -> dict[int, 
 
 def make_loss(config: ExperimentConfig, num_classes: int):
     """softmax_cross_entropy on integer labels, or (deeplay's comparison) MSE of sigmoid outputs vs one-hot;
-    a binary output's binary_weighted_cross_entropy (training/binary.py)."""
+    times loss.weight (Ludwig's weight of this output in the combined loss); a binary output's
+    binary_weighted_cross_entropy (training/binary.py)."""
     if config.output_feature.type == "binary":
         return bwcew_loss(config)
-    if config.output_feature.loss.type == "softmax_cross_entropy":
-        return "sparse_categorical_crossentropy"
+    loss_config = config.output_feature.loss
+    if loss_config.type == "softmax_cross_entropy":
+        if loss_config.weight == 1.0:
+            return "sparse_categorical_crossentropy"
+        base = keras.losses.SparseCategoricalCrossentropy(reduction=None)
+    else:
+        def base(y_true, y_pred):  # y_true (B,) or (B, 1) int, y_pred (B, C)
+            targets = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), num_classes)
+            return ops.mean(ops.square(targets - y_pred), axis=-1)
 
-    def one_hot_mean_squared_error(y_true, y_pred):  # y_true (B,) or (B, 1) int, y_pred (B, C)
-        targets = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), num_classes)
-        return ops.mean(ops.square(targets - y_pred), axis=-1)
+    def weighted_loss(y_true, y_pred):  # (B,) per-image losses; Keras averages them
+        return loss_config.weight * base(y_true, y_pred)
 
-    return one_hot_mean_squared_error
+    return weighted_loss
+
+
+def _format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 def _metrics_fn(config: ExperimentConfig) -> Callable:
@@ -103,18 +96,17 @@ def _metrics_fn(config: ExperimentConfig) -> Callable:
     return lambda y_true, probabilities: epoch_metrics(y_true, probabilities, feature.top_k)
 
 
-def _format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
-
-
 class EpochMonitor(keras.callbacks.Callback):
     """Per epoch: evaluate, log one line, keep the best weights, stop early (Ludwig's early_stop rounds)."""
 
     def __init__(self, eval_splits: dict[str, SplitData], metrics_fn: Callable, eval_batch_size: int, epochs: int,
-                 train_images: int, validation_metric: str, patience: int, log: Callable[[str], None]):
+                 train_images: int, validation_metric: str, patience: int, log: Callable[[str], None],
+                 accumulate_training: bool = True, accumulated: Callable = accumulated_training_metrics):
         super().__init__()
+        # Ludwig's evaluate_training_set: false → the training metrics are the epoch's running values.
+        self.accumulate_training = accumulate_training
         self.eval_splits, self.metrics_fn, self.eval_batch_size = eval_splits, metrics_fn, eval_batch_size
+        self.accumulated = accumulated  # Keras epoch logs → Ludwig's training metric names
         self.total_epochs, self.train_images, self.log = epochs, train_images, log
         self.validation_metric, self.patience = validation_metric, patience
         self.maximize = validation_metric != "loss"
@@ -138,7 +130,7 @@ class EpochMonitor(keras.callbacks.Callback):
             raise TrainingDiverged(f"training diverged in epoch {epoch + 1}: the loss is {logs.get('loss')}; "
                                    "try a lower trainer.learning_rate")
         eval_start = time.perf_counter()
-        metrics = {}
+        metrics = {"training": self.accumulated(logs)} if self.accumulate_training else {}
         for name, split in self.eval_splits.items():
             probabilities = predict_probabilities(self.model, split.images, self.eval_batch_size)
             if not np.all(np.isfinite(probabilities)):
@@ -185,14 +177,6 @@ class EpochMonitor(keras.callbacks.Callback):
         self.log(" | ".join(parts) + (" *best" if improved else ""))
 
 
-def training_sample(train: SplitData, seed: int) -> SplitData:
-    """A fixed, seeded subset of the training rows for per-epoch training metrics."""
-    if len(train.labels) <= TRAINING_SAMPLE_FOR_METRICS:
-        return train
-    rows = np.sort(np.random.default_rng(seed).choice(len(train.labels), TRAINING_SAMPLE_FOR_METRICS, replace=False))
-    return SplitData(train.name, train.images[rows], train.labels[rows], tuple(train.sources[i] for i in rows))
-
-
 def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata, splits: dict[str, SplitData],
                 seed: int, log: Callable[[str], None] = print, tensorboard_dir=None,
                 initial_epoch: int = 0) -> TrainingSummary:
@@ -202,26 +186,33 @@ def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata
     """
     trainer = config.trainer
     train = splits["training"]
-    batch_size = resolve_batch_size(trainer.batch_size)
+    num_classes = len(metadata.class_names)
+    binary = config.output_feature.type == "binary"
+    batch_size = resolve_batch_size(trainer)
     learning_rate = trainer.learning_rate
     schedule = None
     if is_scheduled(trainer.learning_rate_scheduler):
-        steps = math.ceil(len(train.labels) / batch_size) * trainer.epochs
-        schedule = learning_rate = LudwigLearningRate(trainer.learning_rate, trainer.learning_rate_scheduler, steps)
-    model.compile(optimizer=make_optimizer(trainer.optimizer, learning_rate),
-                  loss=make_loss(config, len(metadata.class_names)),
-                  # a binary model's fit log keeps only the loss: EpochMonitor measures its metrics
-                  metrics=[] if config.output_feature.type == "binary"
-                  else [keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    eval_splits = {"training": training_sample(train, seed)}
+        steps_per_epoch = math.ceil(len(train.labels) / batch_size)
+        schedule = learning_rate = LudwigLearningRate(trainer.learning_rate, trainer.learning_rate_scheduler,
+                                                      steps_per_epoch * trainer.epochs, steps_per_epoch)
+    model.compile(optimizer=make_optimizer(trainer.optimizer, learning_rate, trainer.gradient_clipping),
+                  loss=make_loss(config, num_classes),
+                  metrics=binary_training_metrics(config.output_feature) if binary
+                  else training_metrics(num_classes, config.output_feature.top_k))
+    # evaluate_training_set: true is Ludwig's separate pass over the whole training set after each epoch.
+    eval_splits = {"training": train} if trainer.evaluate_training_set else {}
     eval_splits.update({name: splits[name] for name in ("validation", "test") if name in splits})
     patience = trainer.early_stop if "validation" in splits else -1
     monitor = EpochMonitor(eval_splits, _metrics_fn(config), resolve_eval_batch_size(config),
-                           trainer.epochs, len(train.labels), trainer.validation_metric, patience, log)
+                           trainer.epochs, len(train.labels), trainer.validation_metric, patience, log,
+                           accumulate_training=not trainer.evaluate_training_set,
+                           accumulated=binary_accumulated_metrics if binary else accumulated_training_metrics)
     callbacks: list[keras.callbacks.Callback] = [monitor]
     if schedule is not None and trainer.learning_rate_scheduler.reduce_on_plateau > 0:
         plateau = trainer.learning_rate_scheduler
-        split = "validation" if "validation" in splits else "training"
+        split = plateau.reduce_eval_split if plateau.reduce_eval_split in splits else "training"
+        if split != plateau.reduce_eval_split:
+            log(f"note: reduce_eval_split {plateau.reduce_eval_split} is empty; reduce on plateau watches training")
         callbacks.append(ReduceOnPlateau(
             schedule, lambda: monitor.history[-1].metrics[split][plateau.reduce_eval_metric] if monitor.history else None,
             maximize=plateau.reduce_eval_metric != "loss", log=log))
@@ -230,7 +221,12 @@ def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata
                                                      update_freq="epoch"))
     log(f"training on {len(train.labels)} images for up to {trainer.epochs} epochs, batch size {batch_size}"
         f"{' (auto)' if trainer.batch_size == 'auto' else ''}, {trainer.optimizer.type} "
-        f"learning rate {trainer.learning_rate}")
+        f"learning rate {trainer.learning_rate}, gradients clipped "
+        + (f"to global norm {trainer.gradient_clipping.global_norm}" if trainer.gradient_clipping.global_norm
+           else f"to value {trainer.gradient_clipping.clipvalue}" if trainer.gradient_clipping.clipvalue else "never"))
+    if trainer.use_mixed_precision:
+        log("note: use_mixed_precision: not applied; Ludwig uses it on CUDA GPUs only, and training here runs "
+            "in float32")
     if is_streamed(train.images):
         # Batches read from the on-disk cache; ImageBatches shuffles (seeded, per epoch), so fit must not.
         model.fit(ImageBatches(train.images, train.labels, batch_size, shuffle=trainer.should_shuffle, seed=seed),
