@@ -125,13 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _visualize_parser(commands) -> None:
-    from .visualize.names import LUDWIG_VISUALIZATIONS, SUPPORTED
+    from .visualize.names import COMPARE_EXPERIMENTS, LUDWIG_VISUALIZATIONS, SUPPORTED
 
     vis = commands.add_parser("visualize", help="Ludwig's visualizations of one or more runs' statistics and "
                               "predictions")
     _flag(vis, "visualization", required=True, metavar="NAME",
           help=f"one of {', '.join(sorted(SUPPORTED))} ({len(LUDWIG_VISUALIZATIONS) - len(SUPPORTED)} other Ludwig "
-               "names are refused with one line)")
+               f"names are refused with one line), or {COMPARE_EXPERIMENTS}: one HTML report comparing the "
+               "experiments whose files are given")
     for name, text in (("training_statistics", "training_statistics.json files, one per model"),
                        ("test_statistics", "test_statistics.json files, one per model"),
                        ("probabilities", "predictions files with <feature>_probabilities_<class> columns, one per model"),

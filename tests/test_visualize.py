@@ -145,3 +145,47 @@ def test_two_features_need_a_name(tmp_path):
     (tmp_path / "t.json").write_text(json.dumps({"a": {"accuracy": 1}, "b": {"accuracy": 1}, "combined": {}}))
     with pytest.raises(readers.VisualizeError, match="name one with --output_feature_name"):
         readers.test_statistics(tmp_path / "t.json", None)
+
+
+def test_compare_experiments_report(runs, tmp_path):
+    _, outs, _ = runs
+    out = tmp_path / "cmp"
+    assert vis(out, "--visualization", "compare_experiments", "--model_names", "seed <1>", "seed 2",
+               "--test_statistics", *[o / "test_statistics.json" for o in outs],
+               "--training_statistics", *[o / "training_statistics.json" for o in outs],
+               "--probabilities", *[o / "predictions.csv" for o in outs]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "compare_experiments_accuracy.png", "compare_experiments_loss.png", "compare_experiments_per_class_f1.png",
+        "compare_experiments_report.html"]
+    html = (out / "compare_experiments_report.html").read_text()
+    assert "seed &lt;1&gt;" in html and "seed <1>" not in html
+    stats = [json.loads((o / "test_statistics.json").read_text())["label"] for o in outs]
+    best = max(s["accuracy_micro"] for s in stats)
+    assert f"<strong>{best:.4f} &#9733;</strong>" in html
+    frames = [pd.read_csv(o / "predictions.csv", dtype=str) for o in outs]
+    same = (frames[0]["label_predictions"] == frames[1]["label_predictions"]).mean()
+    assert f"{100 * same:.1f} %" in html
+    assert html.count("<img ") == 3 and html.count('alt=""') == 0
+
+
+def test_compare_experiments_of_one_run_with_itself_marks_every_column_best(runs, tmp_path):
+    from ludwig_mnist.visualize.experiments import metrics_rows, row_agreement
+
+    _, outs, _ = runs
+    s = json.loads((outs[0] / "test_statistics.json").read_text())["label"]
+    _, rows = metrics_rows(["a", "b"], [s, s])
+    assert [c["value"] for c in rows[0]["cells"]] == [c["value"] for c in rows[1]["cells"]]
+    assert all(c["best"] for r in rows for c in r["cells"] if c["value"] is not None)
+    req = registry.Request(probabilities=(outs[0] / "predictions.csv",) * 2)
+    models, _ = registry._models(req, "x", rowwise=True)
+    agree = row_agreement(models, ["a", "b"])
+    assert agree["pairs"] == [("a", "b", 1.0)] and [n for _, n, _ in agree["alone"]] == [0, 0]
+
+
+def test_compare_experiments_needs_one_file_per_experiment(runs, tmp_path, capsys):
+    _, outs, _ = runs
+    assert vis(tmp_path / "o", "--visualization", "compare_experiments",
+               "--test_statistics", *[o / "test_statistics.json" for o in outs],
+               "--probabilities", outs[0] / "predictions.csv") == 2
+    assert "--probabilities has 1 file for 2 experiments" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

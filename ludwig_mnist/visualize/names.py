@@ -21,3 +21,6 @@ SUPPORTED = (
     "compare_classifiers_predictions", "roc_curves", "precision_recall_curves", "binary_threshold_vs_metric",
     "calibration_1_vs_all", "calibration_multiclass", "confidence_thresholding",
 )
+
+# ludwig-mnist's own: one HTML report comparing experiments run separately (visualize/experiments.py)
+COMPARE_EXPERIMENTS = "compare_experiments"

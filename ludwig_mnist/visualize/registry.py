@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import analysis
 from ..report import analysis_plots, plots
+from ..wording import plural
 from . import figures, readers
 from .names import LUDWIG_VISUALIZATIONS, SUPPORTED  # noqa: F401  (re-exported)
 from .readers import VisualizeError
@@ -48,13 +49,13 @@ def names_for(request: Request, count: int) -> list[str]:
 
 def _need(files: tuple[Path, ...], flag: str, visualization: str, at_least: int = 1) -> None:
     if len(files) < at_least:
-        raise VisualizeError(f"{visualization} needs {at_least} or more {flag} file(s), got {len(files)}")
+        raise VisualizeError(f"{visualization} needs {at_least} or more {flag} files, got {len(files)}")
 
 
 def _models(request: Request, visualization: str, rowwise: bool = False, exactly: int | None = None):
     _need(request.probabilities, "--probabilities", visualization, exactly or 1)
     if exactly is not None and len(request.probabilities) != exactly:
-        raise VisualizeError(f"{visualization} compares exactly {exactly} models, got {len(request.probabilities)}")
+        raise VisualizeError(f"{visualization} compares exactly {exactly} models, got {plural(len(request.probabilities), 'file')}")
     feature = request.output_feature_name
     classes = None
     if request.ground_truth_metadata is not None and feature:

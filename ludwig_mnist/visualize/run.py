@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..report.common import publish_files
-from .names import LUDWIG_VISUALIZATIONS
+from .names import COMPARE_EXPERIMENTS, LUDWIG_VISUALIZATIONS
 from .readers import VisualizeError
 from .registry import VISUALIZATIONS, Request
 
@@ -28,6 +28,13 @@ def as_format(png: bytes, file_format: str) -> bytes:
 
 def run_visualize(visualization: str, request: Request, output_directory: Path, file_format: str = "png",
                   log=print) -> list[Path]:
+    if visualization == COMPARE_EXPERIMENTS:
+        from .experiments import compare_experiments
+
+        paths = compare_experiments(request, output_directory, file_format)
+        for path in paths:
+            log(f"wrote {path}")
+        return paths
     if visualization not in VISUALIZATIONS:
         if visualization in LUDWIG_VISUALIZATIONS:
             raise VisualizeError(f"visualization {visualization} is Ludwig's but not supported by ludwig-mnist; "
