@@ -7,6 +7,7 @@ Ludwig has and this tool does not gets one line saying so, instead of argparse's
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,11 @@ def names_for(request: Request, count: int) -> list[str]:
     if len(set(names)) != len(names):
         raise VisualizeError(f"--model_names are not unique: {', '.join(names)}")
     return names
+
+
+def file_stem(text: str) -> str:
+    """A model name as part of a file name: letters, digits, '.', '-' and '_' only (names are user data)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text).strip(".") or "model"
 
 
 def _need(files: tuple[Path, ...], flag: str, visualization: str, at_least: int = 1) -> None:
@@ -130,7 +136,7 @@ def confusion_matrix(r: Request) -> dict[str, bytes]:
         classes = _classes_of(stats, feature, r)
         order = analysis.natural_order(classes)
         cm = np.asarray(stats["confusion_matrix"], dtype=np.int64)
-        stem = f"confusion_matrix_{feature}_{name.replace(' ', '_')}"
+        stem = file_stem(f"confusion_matrix_{feature}_{name}")
         out[stem] = plots.confusion_matrix_png(cm[np.ix_(order, order)], [classes[i] for i in order],
                                                normalize=r.normalize, title=f"Confusion matrix of {name}")
         out[stem + "_entropy"] = analysis_plots.confusion_entropy_png(analysis.confusion_entropy(cm), classes, order)
@@ -147,7 +153,7 @@ def frequency_vs_f1(r: Request) -> dict[str, bytes]:
         if not freq:  # without the metadata: the rows of each class in the evaluated split
             freq = dict(zip(classes, np.asarray(stats["confusion_matrix"]).sum(axis=1).tolist()))
         rows = analysis.frequency_vs_f1(classes, freq, stats.get("per_class_stats", {}))
-        out[f"frequency_vs_f1_{feature}_{name.replace(' ', '_')}"] = analysis_plots.frequency_vs_f1_png(rows)
+        out[file_stem(f"frequency_vs_f1_{feature}_{name}")] = analysis_plots.frequency_vs_f1_png(rows)
     return out
 
 

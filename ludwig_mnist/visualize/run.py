@@ -10,7 +10,7 @@ from PIL import Image
 from ..report.common import publish_files
 from .names import COMPARE_EXPERIMENTS, LUDWIG_VISUALIZATIONS
 from .readers import VisualizeError
-from .registry import VISUALIZATIONS, Request
+from .registry import VISUALIZATIONS, Request, file_stem
 
 FILE_FORMATS = ("png", "pdf")
 PDF_DPI = 100  # the figures' own resolution (report.plots.DPI): the PDF page has the figure's size in inches
@@ -43,7 +43,9 @@ def run_visualize(visualization: str, request: Request, output_directory: Path, 
     if file_format not in FILE_FORMATS:
         raise VisualizeError(f"--file_format {file_format!r}: use png or pdf")
     drawn = VISUALIZATIONS[visualization](request)  # everything drawn before anything is written
-    files = {Path(output_directory) / f"{stem}.{file_format}": as_format(png, file_format) for stem, png in drawn.items()}
+    # stems carry feature and model names from the inputs: reduced to safe file-name characters
+    files = {Path(output_directory) / f"{file_stem(stem)}.{file_format}": as_format(png, file_format)
+             for stem, png in drawn.items()}
     publish_files(files)
     for path in files:
         log(f"wrote {path}")
