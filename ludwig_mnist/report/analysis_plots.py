@@ -13,6 +13,7 @@ import numpy as np
 from ..analysis import BinaryCurves, Calibration, ConfidenceThresholding
 from .plots import OKABE_ITO, new_figure, safe_label, to_png
 
+MARKERS = "os^DvPX*h<"
 CALIBRATION_LEGEND_MAX = 10  # above this many classes the one-vs-all curves are grey, only the top label coloured
 
 
@@ -28,7 +29,9 @@ def calibration_png(cal: Calibration, class_names: Sequence[str], order: Sequenc
         if many:
             ax.plot(r.mean_predicted, r.observed, color="#8c8c8c", alpha=0.35, linewidth=0.7)
         else:
-            ax.plot(r.mean_predicted, r.observed, marker=".", linewidth=1.2, color=OKABE_ITO[k % len(OKABE_ITO)],
+            # 8 colours, 10 markers: no two of the first 40 classes share both
+            ax.plot(r.mean_predicted, r.observed, marker=MARKERS[k % len(MARKERS)], markersize=4, linewidth=1.2,
+                    color=OKABE_ITO[k % len(OKABE_ITO)],
                     label=f"{safe_label(class_names[c])} (ECE {r.ece:.3f})")
     top = cal.top_label
     ax.plot(top.mean_predicted, top.observed, color="black", marker="o", linewidth=2,

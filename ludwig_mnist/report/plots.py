@@ -202,6 +202,7 @@ def roc_curves_png(curves: Mapping[int, tuple[np.ndarray, np.ndarray, float]],
     for k, c in enumerate(named):
         fpr, tpr, auc = curves[c]
         ax.plot(fpr, tpr, linewidth=1.8, color=OKABE_ITO[k % len(OKABE_ITO)],
+                linestyle="-" if k < len(OKABE_ITO) else "--",  # 8 colours: the 9th and 10th class dashed
                 label=f"{safe_label(class_names[c])} (AUC {auc:.4f})")
     if micro is not None:
         ax.plot(micro[0], micro[1], color="black", linestyle="--", linewidth=1.6,
