@@ -135,7 +135,6 @@ def compare_experiments(request: Request, output_directory: Path, file_format: s
     html = template_environment().get_template("compare_experiments_report.html.j2").render({
         "title": "Ludwig experiments compared", "sections": SECTIONS, "feature": feature, "names": names,
         "headers": headers, "rows": rows, "figures": uri, "agreement": agreement, "classes": classes,
-        "sources": [str(Path(p).name) for p in request.test_statistics],
     })
     out = Path(output_directory)
     files = {out / f"{k}.{file_format}": as_format(v, file_format) for k, v in pngs.items()}
