@@ -172,3 +172,16 @@ def test_category_view_numbers(digits_eval):
     assert view["top_k"][0][1] == pytest.approx(digits_eval.statistics["accuracy_micro"])
     assert [name for name, _ in view["entropy_rows"]] == ["0", "1", "2", "10"]
     assert len(view["figures"]) == 5 and all(re.search(r"\.", text) for _, _, text in view["figures"])
+
+
+def test_binary_section_macro_renders_the_view(tmp_path):
+    from ludwig_mnist.report.common import template_environment
+
+    y = np.r_[np.zeros(20, bool), np.ones(20, bool)]
+    s = np.r_[np.linspace(0, 0.7, 20), np.linspace(0.3, 1, 20)]
+    _, view = sections.binary_section(y, s, 0.4, "is_<cat>")
+    html = template_environment().from_string(
+        '{% import "_macros.html.j2" as m %}{{ m.binary_section(b, "binary-is-cat") }}').render(b=view)
+    assert 'id="binary-is-cat"' in html and "is_&lt;cat&gt;" in html
+    assert f"ROC AUC {view['roc_auc']:.4f}" in html and "threshold used (0.4)" in html
+    assert html.count("<img ") == 3 and 'alt=""' not in html
