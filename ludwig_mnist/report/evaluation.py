@@ -46,6 +46,7 @@ def render_evaluation_report(evaluation: SplitEvaluation, figures: Mapping[str, 
                    for k, v in model_description.items()]
     context = {
         "title": title,
+        "dataset_name": str(model_description.get("dataset", "")),  # the user's name of the table (--dataset_label)
         "sections": EVALUATION_SECTIONS,
         "notes": all_notes,
         "model_description": description,
