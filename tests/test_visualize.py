@@ -190,3 +190,14 @@ def test_compare_experiments_needs_one_file_per_experiment(runs, tmp_path, capsy
                "--probabilities", outs[0] / "predictions.csv") == 2
     assert "--probabilities has 1 file for 2 experiments" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_labels_unlike_the_probability_columns_are_refused(tmp_path):
+    pd.DataFrame({"is_cat": ["1", "0"], "is_cat_probabilities_False": [0.2, 0.9],
+                  "is_cat_probabilities_True": [0.8, 0.1]}).to_csv(tmp_path / "p.csv", index=False)
+    with pytest.raises(readers.VisualizeError, match="none of the true labels"):
+        readers.probabilities(tmp_path / "p.csv", None, None, None)
+    pd.DataFrame({"is_cat": ["True", "False"], "is_cat_probabilities_False": [0.2, 0.9],
+                  "is_cat_probabilities_True": [0.8, 0.1]}).to_csv(tmp_path / "b.csv", index=False)
+    m = readers.probabilities(tmp_path / "b.csv", None, None, None)  # a binary output: classes False, True
+    assert m.class_names == ("False", "True") and m.y_true.tolist() == [1, 0]

@@ -149,6 +149,9 @@ def probabilities(path: Path, feature: str | None, ground_truth: pd.Series | Non
     if labels is not None:
         index = {c: i for i, c in enumerate(names)}
         y = np.array([index.get(v, -1) for v in labels], dtype=np.int64)
+        if len(y) and np.all(y < 0):  # labels spelled unlike the columns (1/0 against True/False, ...)
+            raise VisualizeError(f"{path}: none of the true labels ({', '.join(sorted(set(labels))[:5])}) is a class "
+                                 f"of its {name}_probabilities_* columns ({', '.join(names[:5])})")
     return Probabilities(Path(path), name, tuple(names), p, y, tuple(labels) if labels is not None else None)
 
 
