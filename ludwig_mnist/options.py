@@ -35,6 +35,11 @@ class DataOptions:
         """(dataset, archive) as the report's header shows them: the labels when given, else the file names."""
         return self.dataset_label or dataset_name, self.raw_data_label or archive_name
 
+    def labelled(self, summary):
+        """A DatasetSummary with the shown names in place of the file names (every pipeline's report header)."""
+        dataset_name, archive_name = self.shown_names(summary.dataset_name, summary.archive_name)
+        return replace(summary, dataset_name=dataset_name, archive_name=archive_name)
+
     @property
     def dataset_name(self) -> str:
         """How messages and the report name the table: the CSV's file name, or the archive's for folders."""

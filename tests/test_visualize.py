@@ -201,3 +201,13 @@ def test_labels_unlike_the_probability_columns_are_refused(tmp_path):
                   "is_cat_probabilities_True": [0.8, 0.1]}).to_csv(tmp_path / "b.csv", index=False)
     m = readers.probabilities(tmp_path / "b.csv", None, None, None)  # a binary output: classes False, True
     assert m.class_names == ("False", "True") and m.y_true.tolist() == [1, 0]
+
+
+def test_dataset_label_reaches_the_k_fold_report(tmp_path):
+    csv_path, zip_path = make_dataset(tmp_path, train_per_class=6, test_per_class=2)
+    out = tmp_path / "kfold"
+    assert main(["experiment", "--config", str(write_config(tmp_path)), "--dataset", str(csv_path), "--raw_data",
+                 str(zip_path), "--output_directory", str(out), "--k_fold", "2", "--dataset_label", "folds of May"]) == 0
+    (html,) = out.glob("*.html")
+    text = html.read_text()
+    assert "folds of May" in text[text.index("<header"):text.index("</header>")]

@@ -9,7 +9,6 @@ Each stage lives in its own module; this one only wires them together and times 
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -64,12 +63,6 @@ def run_experiment(config: ExperimentConfig, options: RunOptions, log: Log = pri
         if deleting is not None:
             deleting.join()
         staging.cleanup()
-
-
-def _labelled(summary, data_options):
-    """The data summary with the user's names of the inputs (--dataset_label, --raw_data_label) when given."""
-    dataset_name, archive_name = data_options.shown_names(summary.dataset_name, summary.archive_name)
-    return dataclasses.replace(summary, dataset_name=dataset_name, archive_name=archive_name)
 
 
 def start_weights(model, saved: SavedModel, epochs: int, *, resume: bool, notes: list[str], log: Log) -> int:
@@ -163,7 +156,7 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     shown = data.splits[shown_split(eval_split, evaluations)]
     train = data.splits["training"]
     result = ExperimentResult(
-        resolved_config=config.to_dict(), random_seed=seed, dataset=_labelled(data.summary, options.data),
+        resolved_config=config.to_dict(), random_seed=seed, dataset=options.data.labelled(data.summary),
         training=training,
         evaluations=evaluations, eval_split=eval_split, model_layers=layers, total_params=total,
         trainable_params=trainable, environment=environment, timings=dict(timings),
