@@ -45,6 +45,13 @@ def _limit_flags(parser: argparse.ArgumentParser, defaults: ArchiveLimits) -> No
           help="refuse images with more pixels than this (decompression-bomb guard)")
 
 
+def _label_flags(parser: argparse.ArgumentParser) -> None:
+    _flag(parser, "dataset_label", default=None,
+          help="name of the dataset in the report header (Galaxy: the history item's name; default: the file name)")
+    _flag(parser, "raw_data_label", default=None,
+          help="name of the image archive in the report header (default: the file name)")
+
+
 def _experiment_flags(parser: argparse.ArgumentParser, defaults: ArchiveLimits) -> None:
     _flag(parser, "config", type=Path, required=True, help="Ludwig YAML config")
     _flag(parser, "dataset", type=Path, default=None,
@@ -67,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     experiment = commands.add_parser("experiment", help="train and evaluate an image classifier from a Ludwig config")
     _experiment_flags(experiment, defaults)
+    _label_flags(experiment)
     _flag(experiment, "eval_split", choices=["training", "validation", "test"], default="test",
           help="split evaluated into test_statistics.json and predictions.csv (default test)")
     start = experiment.add_mutually_exclusive_group()
@@ -102,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(predict, "batch_size", type=_positive_int, default=None,
           help="images per prediction batch (default: the model's trainer.eval_batch_size; 1024 when auto)")
     _limit_flags(predict, defaults)
+    _label_flags(predict)
+
+    _visualize_parser(commands)
 
     render = commands.add_parser("render-config", aliases=["render_config"],
                                  help="validate a config and write it fully resolved (every default explicit)")
@@ -120,6 +131,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _visualize_parser(commands) -> None:
+    from .visualize.names import COMPARE_EXPERIMENTS, LUDWIG_VISUALIZATIONS, SUPPORTED
+
+    vis = commands.add_parser("visualize", help="Ludwig's visualizations of one or more runs' statistics and "
+                              "predictions")
+    _flag(vis, "visualization", required=True, metavar="NAME",
+          help=f"one of {', '.join(sorted(SUPPORTED))} ({len(LUDWIG_VISUALIZATIONS) - len(SUPPORTED)} other Ludwig "
+               f"names are refused with one line), or {COMPARE_EXPERIMENTS}: one HTML report comparing the "
+               "experiments whose files are given")
+    for name, text in (("training_statistics", "training_statistics.json files, one per model"),
+                       ("test_statistics", "test_statistics.json files, one per model"),
+                       ("probabilities", "predictions files with <feature>_probabilities_<class> columns, one per model"),
+                       ("model_names", "names of the models, in the order of the files")):
+        _flag(vis, name, nargs="+", default=[], help=text)
+    _flag(vis, "ground_truth", type=Path, default=None,
+          help="dataset with the true labels, when the probabilities files lack the output column")
+    _flag(vis, "ground_truth_metadata", type=Path, default=None,
+          help="the run's training_set_metadata.json (class order and training frequencies)")
+    _flag(vis, "ground_truth_split", default="2", help="rows of --ground_truth to use: 0/training, 1/validation, "
+          "2/test (default 2)")
+    _flag(vis, "output_feature_name", default=None, help="the output feature (default: the only one)")
+    _flag(vis, "output_directory", type=Path, required=True, help="where the plots go")
+    _flag(vis, "file_format", choices=["png", "pdf"], default="png", help="default png")
+    _flag(vis, "top_k", type=_positive_int, default=3, help="k of hits at k (default 3)")
+    _flag(vis, "positive_label", type=int, default=1, help="class index treated as positive by roc_curves, "
+          "precision_recall_curves and binary_threshold_vs_metric (default 1)")
+    _flag(vis, "metrics", nargs="+", default=["f1"], help="binary_threshold_vs_metric: accuracy, precision, "
+          "recall, f1, specificity (default f1)")
+    vis.add_argument("--normalize", action="store_true", help="confusion_matrix: rows divided by their totals")
+
+
+def _visualize(args: argparse.Namespace) -> None:
+    from .visualize.registry import Request
+    from .visualize.run import run_visualize
+
+    request = Request(training_statistics=tuple(map(Path, args.training_statistics)),
+                      test_statistics=tuple(map(Path, args.test_statistics)),
+                      probabilities=tuple(map(Path, args.probabilities)), ground_truth=args.ground_truth,
+                      ground_truth_metadata=args.ground_truth_metadata, ground_truth_split=args.ground_truth_split,
+                      output_feature_name=args.output_feature_name, model_names=tuple(args.model_names),
+                      top_k=args.top_k, positive_label=args.positive_label, metrics=tuple(args.metrics),
+                      normalize=args.normalize)
+    run_visualize(args.visualization, request, args.output_directory, args.file_format, log=_log)
+
+
 def _log(message: str) -> None:
     print(message, flush=True)
 
@@ -129,7 +185,9 @@ def data_options(args: argparse.Namespace) -> DataOptions:
                            max_ratio=args.max_archive_ratio)
     return DataOptions(raw_data=args.raw_data, dataset=args.dataset, data_format=args.data_format,
                        labels_from=getattr(args, "labels_from", "folder"), limits=limits,
-                       max_image_pixels=args.max_image_pixels)
+                       max_image_pixels=args.max_image_pixels,
+                       dataset_label=getattr(args, "dataset_label", None),
+                       raw_data_label=getattr(args, "raw_data_label", None))
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
@@ -169,6 +227,8 @@ def run(args: argparse.Namespace) -> None:
                                    output_directory=args.output_directory, batch_size=args.batch_size), log=_log)
     elif args.command in ("render-config", "render_config"):
         render_config_command(args)
+    elif args.command == "visualize":
+        _visualize(args)
     elif args.command == "mnist-dataset":
         from .data.mnist import build_mnist_dataset
 

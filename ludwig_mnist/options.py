@@ -27,6 +27,18 @@ class DataOptions:
     labels_from: str = "folder"  # folder-format archives: the class is the folder name or the file-name prefix
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     max_image_pixels: int | None = None  # None: Pillow's own decompression-bomb limit
+    # How reports name the inputs (Galaxy passes the history's dataset names; the staged files are dataset_N.dat)
+    dataset_label: str | None = None
+    raw_data_label: str | None = None
+
+    def shown_names(self, dataset_name: str, archive_name: str) -> tuple[str, str]:
+        """(dataset, archive) as the report's header shows them: the labels when given, else the file names."""
+        return self.dataset_label or dataset_name, self.raw_data_label or archive_name
+
+    def labelled(self, summary):
+        """A DatasetSummary with the shown names in place of the file names (every pipeline's report header)."""
+        dataset_name, archive_name = self.shown_names(summary.dataset_name, summary.archive_name)
+        return replace(summary, dataset_name=dataset_name, archive_name=archive_name)
 
     @property
     def dataset_name(self) -> str:

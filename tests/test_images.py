@@ -180,30 +180,47 @@ def test_lower_pixel_limit_applies_and_is_restored(tmp_path, make_image):
 # Inference
 
 
-def test_inference_picks_the_most_common_size_and_grayscale(tmp_path, make_image):
+# Ludwig 0.10's rule (features/image_feature._finalize_preprocessing_parameters): the first N images of the
+# table, their rounded mean height and width, capped; channels by majority (more than half), else 3.
+
+
+def test_inference_takes_the_rounded_mean_of_the_first_images(tmp_path, make_image):
     paths = [make_image(f"{i}.png", size=(28, 28)) for i in range(5)] + [make_image("odd.png", size=(40, 30))]
     spec, notes = infer_image_spec(paths)
-    assert spec == ImageSpec(28, 28, 1)
-    assert notes[0] == "inferred image size 28x28x1 from 6 sampled images (28x28 in 5 of 6)"
+    # width (28*5 + 40) / 6 = 30, height (28*5 + 30) / 6 = 28.33 -> 28
+    assert spec == ImageSpec(28, 30, 1)
+    assert notes[0] == "inferred image size 28x30 from 6 images (mean 28x30)"
+    assert notes[1] == "inferred 1 channel from 6 images (channels: 6 with 1)"
 
 
-def test_inference_colour_cap_and_explicit_values(tmp_path, make_image):
-    paths = [make_image("a.png", size=(300, 20), mode="L"), make_image("b.png", size=(300, 20), mode="RGBA")]
+def test_inference_channels_by_majority_else_three(tmp_path, make_image):
+    gray = [make_image(f"g{i}.png", size=(8, 8), mode="L") for i in range(2)]
+    rgba = [make_image(f"a{i}.png", size=(8, 8), mode="RGBA") for i in range(3)]
+    assert infer_image_spec(gray + rgba)[0].num_channels == 4  # 3 of 5 have 4 channels
+    assert infer_image_spec(gray + rgba[:2])[0].num_channels == 3  # no majority: Ludwig's RGB default
+    assert infer_image_spec(gray * 2 + rgba)[0].num_channels == 1
+
+
+def test_inference_cap_square_and_explicit_values(tmp_path, make_image):
+    paths = [make_image("a.png", size=(300, 20), mode="L"), make_image("b.png", size=(300, 20), mode="RGB")]
     spec, notes = infer_image_spec(paths, max_width=256)
-    assert spec == ImageSpec(20, 256, 3)  # one colour image makes it RGB; width capped
-    assert any("capped" in note for note in notes)
-    spec, _ = infer_image_spec(paths, height=10, num_channels=4)
+    assert spec == ImageSpec(20, 256, 3)  # 1 of 2 gray is no majority; width capped
+    assert "capped by infer_image_max_height/width" in notes[0]
+    spec, notes = infer_image_spec(paths, max_width=256, requires_equal_dimensions=True)
+    assert spec == ImageSpec(20, 20, 3) and "made square at 20" in notes[1]
+    spec, _ = infer_image_spec(paths, height=10, width=256, num_channels=4)
     assert spec == ImageSpec(10, 256, 4)
     spec, notes = infer_image_spec([], height=5, width=6, num_channels=1)
     assert spec == ImageSpec(5, 6, 1) and notes == ("image size 5x6x1 from the config",)
 
 
-def test_inference_samples_evenly(tmp_path, make_image):
-    # 10 small images then 10 large ones: a "first N" sample of 4 would see only small ones.
+def test_inference_reads_the_first_rows_only(tmp_path, make_image):
     paths = [make_image(f"s{i}.png", size=(8, 8)) for i in range(10)]
     paths += [make_image(f"l{i}.png", size=(16, 16)) for i in range(10)]
-    _, notes = infer_image_spec(paths, sample_size=4)
-    assert "from 4 sampled images (8x8 in 2 of 4)" in notes[0]
+    spec, notes = infer_image_spec(paths, sample_size=4)  # Ludwig's column.head(4): small ones only
+    assert spec.height == 8 and "from 4 images" in notes[0]
+    spec, notes = infer_image_spec(paths, infer=False)  # infer_image_dimensions: false reads the first image
+    assert spec.height == 8 and "from the first image" in notes[0]
 
 
 # ---------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from ludwig_mnist.results import (
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CLASS_NAMES = ("T-shirt/top", "<b>x</b>", "7")
 SECTION_IDS = ("summary", "setup", "metrics", "learning-curves", "confusion-matrix", "per-class",
-               "misclassified", "training-samples", "model", "timings")
+               "calibration", "class-analysis", "misclassified", "training-samples", "model", "timings")
 
 
 # --------------------------------------------------------------------------- fake results
@@ -148,13 +148,15 @@ def make_fake_result(seed: int = 0) -> ExperimentResult:
         environment=RunEnvironment(versions={"ludwig_mnist": "0.1.0", "tensorflow": "2.20.0",
                                              "python": "3.11.7"},
                                    device="CPU (2 threads)", threads=2),
-        timings={"extract": 0.5, "decode": 1.25, "train": 9.0, "evaluate": 0.75},
+        # as the pipeline records them: the epochs beside the train phase that contains them
+        timings={"extract": 0.5, "decode": 1.25, "train": 9.0, **{f"epoch {e.epoch}": e.seconds + e.eval_seconds
+                                                                  for e in epochs}, "evaluate": 0.75},
         wall_seconds=12.5,
         misclassified=misclassified_of(evaluations["test"], rng),
         training_samples=tuple(ImageExample(image=fake_image(rng, 3 if i % 2 else 1),
                                             true_label=CLASS_NAMES[i % 3], source=f"train/{i}.png")
                                for i in range(9)),
-        notes=("resized 3 images to 28x28",),
+        notes=("resized 3 images to 28x28", "carved 20% validation from training"),  # the dataset's note again
     )
 
 
@@ -422,3 +424,52 @@ def test_fixture_paths_do_not_depend_on_the_working_directory(result, tmp_path, 
     files = experiment_report.write_experiment_report(result, tmp_path / "elsewhere")
     assert files.html.is_file()
     assert Path(report_common.__file__).with_name("templates").is_dir()
+
+
+def test_each_note_is_shown_once(written):
+    html = written[2]
+    assert html.count("carved 20% validation from training") == 1
+    assert html.count("resized 3 images to 28x28") == 1
+
+
+def test_timing_rows_add_up_to_the_wall_time(result, written):
+    rows, total = experiment_report.timing_rows(result)
+    top = [r for r in rows if not r["sub"]]
+    assert [r["phase"] for r in top] == ["extract", "decode", "train", "evaluate", "other (not timed by a phase)"]
+    assert sum(r["seconds"] for r in top) == pytest.approx(result.wall_seconds) == pytest.approx(total)
+    assert top[-1]["seconds"] == pytest.approx(12.5 - 11.5)
+    subs = [r["phase"] for r in rows if r["sub"]]
+    assert subs == ["epoch 1", "epoch 2", "epoch 3", "epoch 4"]
+    assert [r["phase"] for r in rows].index("epoch 1") == [r["phase"] for r in rows].index("train") + 1
+    html = written[2]
+    assert "of which epoch 1" in html
+    assert re.search(r"phases total[^<]*</th><th class=\"num\">12\.50<", html)
+
+
+def test_per_class_table_shows_mcc_and_specificity(written, result):
+    html = written[2]
+    assert "<th class=\"num\">MCC</th>" in html and "<th class=\"num\">specificity</th>" in html
+
+
+def test_classes_in_natural_order_in_the_tables(written):
+    # CLASS_NAMES = ("T-shirt/top", "<b>x</b>", "7"): alphabetically "7" < "<b>x</b>" < "T-shirt/top"
+    html = written[2]
+    section = html[html.index('id="per-class"'):html.index('id="calibration"')]
+    positions = [section.index(f"<td>{escape(n)}</td>") for n in ("7", "<b>x</b>", "T-shirt/top")]
+    assert positions == sorted(positions)
+
+
+def test_every_img_has_alt_text(written):
+    for tag in re.findall(r"<img [^>]*>", written[2]):
+        alt = re.search(r'alt="([^"]*)"', tag)
+        assert alt and alt.group(1).strip(), tag[:120]
+
+
+def test_new_analysis_sections_state_their_numbers(written, result):
+    html = written[2]
+    ev = result.shown_evaluation
+    from ludwig_mnist import analysis
+    cal = analysis.calibration(ev.y_true, ev.probabilities)
+    assert f"Brier score {cal.brier:.4f}" in html
+    assert f"expected calibration error {cal.ece:.4f}" in html
+    assert f"k=1 {ev.statistics['accuracy_micro']:.4f}" in html

@@ -272,7 +272,7 @@ def test_test_data_files_exist(tool):
     for test in tool.findall("tests/test"):
         for param in test.iter("param"):
             if param.get("value") and param.get("ftype"):
-                names.add(param.get("value"))
+                names.update(param.get("value").split(","))  # a multiple="true" data param takes a,b
         for composite in test.iter("composite_data"):
             names.add(composite.get("value"))
     missing = sorted(n for n in names if not (TEST_DATA / n).is_file())

@@ -102,8 +102,10 @@ def a_str(value, path):
 def one_of(*options) -> Callable:
     def check(value, path):
         if value not in options:
-            close = difflib.get_close_matches(str(value), [str(o) for o in options], n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            # Offered only when close (case aside): 'googlenet' must not be offered 'lenet'.
+            names = {str(o).lower(): str(o) for o in options}
+            close = difflib.get_close_matches(str(value).lower(), list(names), n=1, cutoff=0.75)
+            hint = f"; did you mean '{names[close[0]]}'?" if close else ""
             raise ConfigError(
                 f"config key '{path}': {value!r} is not supported; choose one of "
                 f"{', '.join(repr(o) for o in options)}{hint}")

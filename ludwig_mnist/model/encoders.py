@@ -300,6 +300,8 @@ def parse_encoder(value, path):
         fail(path, value, "a mapping with a 'type' key")
     value = dict(value)
     kind = value.get("type", "stacked_cnn")
+    if not isinstance(kind, str):
+        fail(f"{path}.type", kind, "an encoder name such as 'stacked_cnn'")
     if kind in ENCODER_SHORTHANDS:
         value["type"], variant = ENCODER_SHORTHANDS[kind]
         value.setdefault("model_variant", variant)

@@ -157,7 +157,8 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     shown = data.splits[shown_split(eval_split, evaluations)]
     train = data.splits["training"]
     result = ExperimentResult(
-        resolved_config=config.to_dict(), random_seed=seed, dataset=data.summary, training=training,
+        resolved_config=config.to_dict(), random_seed=seed, dataset=options.data.labelled(data.summary),
+        training=training,
         evaluations=evaluations, eval_split=eval_split, model_layers=layers, total_params=total,
         trainable_params=trainable, environment=environment, timings=dict(timings),
         wall_seconds=time.perf_counter() - wall_start,

@@ -116,8 +116,8 @@ def run_kfold(config: ExperimentConfig, options: RunOptions, k: int,
                                           for stat in ("mean", "std")}}
         write_json(staging.staging / "kfold_training_statistics.json", statistics)
         write_json(staging.staging / "kfold_split_indices.json", indices)
-        write_kfold_report(fold_results, summary, k, data.summary, config.to_dict(), seed,
-                           time.perf_counter() - wall_start, staging.staging)
+        write_kfold_report(fold_results, summary, k, options.data.labelled(data.summary), config.to_dict(),
+                           seed, time.perf_counter() - wall_start, staging.staging)
         staging.publish()
         log("k-fold: " + ", ".join(f"{name} {v['mean']:.4f} ± {v['std']:.4f}" for name, v in summary.items()
                                    if name in ("accuracy_micro", "loss", "f1_macro")))

@@ -42,7 +42,7 @@ from ..data.table import read_table, require_column
 from ..errors import DataError
 from ..evaluate import UNSEEN_LABEL, test_statistics_json
 from ..evaluate_binary import evaluate_feature, summary_line
-from ..options import PredictOptions
+from ..options import DataOptions, PredictOptions
 from ..report.examples import misclassified_examples
 from ..results import SplitEvaluation
 from ..wording import MAX_LISTED, plural
@@ -223,7 +223,7 @@ def run_predict(options: PredictOptions, log: Callable[[str], None] = print) -> 
                        test_statistics_json(evaluation, config.output_feature.name))
             _write_report(evaluation, staging.staging, images, sources, labelled, notes, model_path=model_path,
                           dataset_name=dataset_name, raw_data_path=data.raw_data, config=config,
-                          metadata=metadata, rows=len(images))
+                          metadata=metadata, rows=len(images), labels=data)
         staging.publish()
         log(f"done in {time.perf_counter() - wall_start:.1f} s; results in {Path(options.output_directory)}")
         return PredictResult(len(images), evaluation, tuple(notes), images_per_second, batch_size)
@@ -233,7 +233,7 @@ def run_predict(options: PredictOptions, log: Callable[[str], None] = print) -> 
 
 def _write_report(evaluation: SplitEvaluation, out: Path, images, sources: Sequence[str], labelled: np.ndarray,
                   notes: Sequence[str], *, model_path: Path, dataset_name: str, raw_data_path: Path | None,
-                  config, metadata, rows: int) -> None:
+                  config, metadata, rows: int, labels: DataOptions) -> None:
     """images: (N, H, W, C) of every predicted row (array or DiskImages); only the gallery's rows are read."""
     from ..report.evaluation import write_evaluation_report
 
@@ -246,6 +246,8 @@ def _write_report(evaluation: SplitEvaluation, out: Path, images, sources: Seque
                                            shown) if seen.any() else ()
     image = metadata.image
     names = metadata.class_names
+    shown = labels.shown_names(dataset_name, Path(raw_data_path).name if raw_data_path is not None
+                               else f"the folder of {dataset_name}")
     description = {
         "model": model_path.name,
         "encoder": config.input_feature.encoder.type,
@@ -253,8 +255,8 @@ def _write_report(evaluation: SplitEvaluation, out: Path, images, sources: Seque
                  f"({metadata.resize_method})",
         "output": f"{metadata.output_column}: {len(names)} classes ({', '.join(names[:20])}"
                   f"{', ...' if len(names) > 20 else ''})",
-        "dataset": dataset_name,
-        "images": Path(raw_data_path).name if raw_data_path is not None else f"the folder of {dataset_name}",
+        "dataset": shown[0],
+        "images": shown[1],
         "rows predicted": f"{rows:,}",
         "rows evaluated": f"{len(evaluation.y_true):,}",
     }

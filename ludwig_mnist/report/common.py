@@ -32,6 +32,7 @@ import numpy as np
 import yaml
 from PIL import Image
 
+from ..analysis import natural_order
 from ..errors import OutputError
 from ..results import (
     SPLIT_NAMES,
@@ -55,9 +56,12 @@ BINARY_METRIC_COLUMNS = ("accuracy", "loss", "roc_auc", "precision", "recall", "
                          "threshold")
 EXTRA_COLUMNS = ("examples",)
 
+# The category analyses of report/sections.py, named after Ludwig's visualizations.
+CATEGORY_FIGURES = ("calibration_1_vs_all", "confidence_thresholding", "compare_classifiers_performance_changing_k",
+                    "frequency_vs_f1", "confusion_matrix_entropy")
 EXPERIMENT_FIGURES = ("class_distribution", "learning_curves", "confusion_matrix",
-                      "confusion_matrix_normalized", "roc_curves")
-EVALUATION_FIGURES = ("confusion_matrix", "confusion_matrix_normalized", "roc_curves")
+                      "confusion_matrix_normalized", "roc_curves", *CATEGORY_FIGURES)
+EVALUATION_FIGURES = ("confusion_matrix", "confusion_matrix_normalized", "roc_curves", *CATEGORY_FIGURES)
 
 EXPERIMENT_SECTIONS = (
     ("summary", "Summary"),
@@ -66,6 +70,8 @@ EXPERIMENT_SECTIONS = (
     ("learning-curves", "Learning curves"),
     ("confusion-matrix", "Confusion matrix"),
     ("per-class", "Per-class metrics"),
+    ("calibration", "Calibration and confidence"),
+    ("class-analysis", "Frequency and confusion entropy"),
     ("misclassified", "Misclassified examples"),
     ("training-samples", "Training samples"),
     ("model", "Model"),
@@ -76,6 +82,8 @@ EVALUATION_SECTIONS = (
     ("metrics", "Metrics"),
     ("confusion-matrix", "Confusion matrix"),
     ("per-class", "Per-class metrics"),
+    ("calibration", "Calibration and confidence"),
+    ("class-analysis", "Frequency and confusion entropy"),
     ("misclassified", "Misclassified examples"),
 )
 
@@ -172,21 +180,29 @@ def require_curves(evaluation: SplitEvaluation) -> SplitEvaluation:
 
 
 def evaluation_figures(evaluation: SplitEvaluation) -> dict[str, bytes]:
-    """Confusion matrices (counts, row-normalised) and ROC curves of one split."""
-    names = evaluation.class_names
+    """Confusion matrices (counts, row-normalised) and ROC curves of one split, classes in natural order
+    (numbers by value, names alphabetically); the JSON keeps Ludwig's vocabulary order."""
+    order = natural_order(evaluation.class_names)
+    names = [evaluation.class_names[i] for i in order]
     split = evaluation.split
-    counts = require_curves(evaluation).confusion
+    counts = require_curves(evaluation).confusion[np.ix_(order, order)]
+    roc = {rank: evaluation.roc[c] for rank, c in enumerate(order) if c in evaluation.roc}
     return {
         "confusion_matrix": draw_figure("confusion_matrix", plots.confusion_matrix_png, counts, names,
                                   normalize=False, title=f"Confusion matrix ({split})"),
         "confusion_matrix_normalized": draw_figure(
             "confusion_matrix_normalized", plots.confusion_matrix_png, counts, names,
             normalize=True, title=f"Confusion matrix, row-normalised ({split})"),
-        "roc_curves": draw_figure("roc_curves", plots.roc_curves_png, evaluation.roc, names, evaluation.micro_roc),
+        "roc_curves": draw_figure("roc_curves", plots.roc_curves_png, roc, names, evaluation.micro_roc),
     }
 
 
 # --------------------------------------------------------------------------- view helpers
+
+
+def unique_notes(notes) -> list[str]:
+    """Each note once, in first-seen order (the dataset's notes reach a result by more than one path)."""
+    return list(dict.fromkeys(notes))
 
 
 def _png_uri(png: bytes) -> str:
@@ -235,8 +251,8 @@ def image_view(example: ImageExample) -> dict[str, Any]:
 
 def gallery(examples: Sequence[ImageExample], class_names: Sequence[str]) -> dict[str, Any]:
     """Up to GALLERY_PER_CLASS misclassified examples per true class (GALLERY_MAX in all),
-    in vocabulary order."""
-    order = {name: i for i, name in enumerate(class_names)}
+    true classes in natural order."""
+    order = {class_names[i]: rank for rank, i in enumerate(natural_order(class_names))}
     ranked = sorted(enumerate(examples),
                     key=lambda ie: (order.get(ie[1].true_label, len(order)), ie[0]))
     shown: list[ImageExample] = []
@@ -271,7 +287,8 @@ def _per_class_rows(evaluation: SplitEvaluation) -> list[dict[str, Any]]:
     support = require_curves(evaluation).confusion.sum(axis=1)
     aucs = {c: auc for c, (_, _, auc) in evaluation.roc.items()}
     rows = []
-    for i, name in enumerate(evaluation.class_names):
+    for i in natural_order(evaluation.class_names):
+        name = evaluation.class_names[i]
         # a binary output's per_class_stats are keyed "False"/"True" (Ludwig), whatever its labels are
         stats = per_class.get(name) or per_class.get(("False", "True")[i] if evaluation.threshold is not None
                                                      else name, {})
@@ -280,6 +297,8 @@ def _per_class_rows(evaluation: SplitEvaluation) -> list[dict[str, Any]]:
             "precision": _stat(stats, "precision"),
             "recall": _stat(stats, "recall"),
             "f1": _stat(stats, "f1_score"),
+            "specificity": _stat(stats, "specificity"),
+            "mcc": _stat(stats, "matthews_correlation_coefficient"),
             "support": int(support[i]),
             "auc": aucs.get(i),
         })

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..analysis import natural_order
 from . import plots
 from .common import draw_figure, figure_uris, publish_files, template_environment
 
@@ -59,7 +60,8 @@ def overlaid_curves_png(runs: Sequence) -> bytes:
 
 def per_class_f1_png(runs: Sequence, split: str) -> bytes:
     """Grouped bars: per-class F1 on `split` for each of the given configurations."""
-    class_names = runs[0].result.evaluations[split].class_names
+    vocabulary = runs[0].result.evaluations[split].class_names
+    class_names = [vocabulary[i] for i in natural_order(vocabulary)]  # as people read them
     return plots.grouped_class_bars_png(
         class_names, [(run.name, [run.result.evaluations[split].statistics["per_class_stats"][c]["f1_score"]
                                   for c in class_names]) for run in runs],

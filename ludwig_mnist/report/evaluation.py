@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..results import ImageExample, SplitEvaluation
+from . import sections
 from .common import (
     EVALUATION_FIGURES,
     EVALUATION_SECTIONS,
@@ -18,9 +19,18 @@ from .common import (
     evaluation_view,
     figure_uris,
     gallery,
+    require_curves,
     template_environment,
+    unique_notes,
     write_report_files,
 )
+
+
+def _analysis(evaluation: SplitEvaluation) -> dict:
+    """The analyses of the predicted rows; "frequency" in frequency vs F1 is each class's support here."""
+    support = require_curves(evaluation).confusion.sum(axis=1)
+    frequencies = {name: int(support[i]) for i, name in enumerate(evaluation.class_names)}
+    return sections.category_analysis(evaluation, frequencies)
 
 
 def render_evaluation_report(evaluation: SplitEvaluation, figures: Mapping[str, bytes], *,
@@ -28,7 +38,7 @@ def render_evaluation_report(evaluation: SplitEvaluation, figures: Mapping[str, 
                              misclassified: Sequence[ImageExample], notes: Sequence[str]) -> str:
     """The predict report's HTML text."""
     uris = figure_uris(figures, EVALUATION_FIGURES)
-    all_notes = list(notes)
+    all_notes = unique_notes(notes)
     if evaluation.unseen_label_count:
         all_notes.append(f"{evaluation.unseen_label_count} row(s) have a label unseen at training "
                          "time; they count as errors and are not in the confusion matrix.")
@@ -36,11 +46,13 @@ def render_evaluation_report(evaluation: SplitEvaluation, figures: Mapping[str, 
                    for k, v in model_description.items()]
     context = {
         "title": title,
+        "dataset_name": str(model_description.get("dataset", "")),  # the user's name of the table (--dataset_label)
         "sections": EVALUATION_SECTIONS,
         "notes": all_notes,
         "model_description": description,
         "eval": evaluation_view(evaluation, uris),
         "gallery": gallery(misclassified, evaluation.class_names),
+        "analysis": sections.category_view(evaluation, _analysis(evaluation), uris),
     }
     return template_environment().get_template("predict_report.html.j2").render(context)
 
@@ -50,6 +62,7 @@ def write_evaluation_report(evaluation: SplitEvaluation, output_dir: Path, *, ti
                             notes: Sequence[str]) -> ReportFiles:
     """The predict command's short report: ludwig_predict_report.html, plots/, metrics.tsv."""
     figures = evaluation_figures(evaluation)
+    figures.update(sections.category_figures(evaluation, _analysis(evaluation)))
     html = render_evaluation_report(evaluation, figures, title=title,
                                     model_description=model_description,
                                     misclassified=misclassified, notes=notes)

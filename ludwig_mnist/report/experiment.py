@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..analysis import natural_order
 from ..results import SPLIT_NAMES, ExperimentResult
-from . import plots
+from . import plots, sections
 from .common import (
     EXPERIMENT_FIGURES,
     EXPERIMENT_HTML,
@@ -24,6 +25,7 @@ from .common import (
     metrics_table_rows,
     round_robin,
     template_environment,
+    unique_notes,
     write_report_files,
 )
 
@@ -33,12 +35,37 @@ def experiment_figures(result: ExperimentResult) -> dict[str, bytes]:
     ds = result.dataset
     figures = {
         "class_distribution": draw_figure("class_distribution", plots.class_distribution_png,
-                                    ds.class_names, ds.class_frequencies),
+                                    [ds.class_names[i] for i in natural_order(ds.class_names)],
+                                    ds.class_frequencies),
         "learning_curves": draw_figure("learning_curves", plots.learning_curves_png,
                                  result.training.epochs, result.training.best_epoch),
     }
     figures.update(evaluation_figures(result.shown_evaluation))
+    figures.update(sections.category_figures(result.shown_evaluation, _analysis(result)))
     return figures
+
+
+def _analysis(result: ExperimentResult) -> dict:
+    return sections.category_analysis(result.shown_evaluation, result.dataset.class_frequencies)
+
+
+def timing_rows(result: ExperimentResult) -> tuple[list[dict], float]:
+    """(rows, total) of the timings table: the phases in pipeline order, each epoch a sub-row inside the
+    train phase (its seconds are part of train's, so they are not added again), and an "other" row for
+    the wall time no phase measured, so the phase rows add up to the wall time."""
+    epochs = {k: v for k, v in result.timings.items() if k.startswith("epoch ")}
+    rows: list[dict] = []
+    for phase, seconds in result.timings.items():
+        if phase in epochs:
+            continue
+        rows.append({"phase": phase, "seconds": seconds, "sub": False})
+        if phase == "train":
+            rows += [{"phase": name, "seconds": s, "sub": True} for name, s in epochs.items()]
+    total = sum(r["seconds"] for r in rows if not r["sub"])
+    if result.wall_seconds - total > 0.005:
+        rows.append({"phase": "other (not timed by a phase)", "seconds": result.wall_seconds - total, "sub": False})
+        total = result.wall_seconds
+    return rows, total
 
 
 def render_experiment_report(result: ExperimentResult, figures: Mapping[str, bytes]) -> str:
@@ -47,7 +74,7 @@ def render_experiment_report(result: ExperimentResult, figures: Mapping[str, byt
     evaluation = result.shown_evaluation
     ds = result.dataset
     training = result.training
-    notes = [*result.notes, *ds.notes]
+    notes = unique_notes([*result.notes, *ds.notes])
     for split, ev in result.evaluations.items():
         if ev.unseen_label_count:
             notes.append(f"{ev.unseen_label_count} {split} row(s) have a label unseen at training "
@@ -70,7 +97,10 @@ def render_experiment_report(result: ExperimentResult, figures: Mapping[str, byt
         "gallery": gallery(result.misclassified, evaluation.class_names),
         "samples": [image_view(ex) for ex in round_robin(result.training_samples, TRAINING_SAMPLES_MAX)],
         "samples_total": len(result.training_samples),
-        "timings_total": sum(result.timings.values()),
+        "timing_rows": timing_rows(result)[0],
+        "timings_total": timing_rows(result)[1],
+        "analysis": sections.category_view(evaluation, _analysis(result), uris),
+        "class_order": [ds.class_names[i] for i in natural_order(ds.class_names)],
         "version": result.environment.versions.get("ludwig_mnist", ""),
     }
     return template_environment().get_template("experiment_report.html.j2").render(context)

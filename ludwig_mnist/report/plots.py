@@ -33,7 +33,10 @@ TICK_LABELS_MAX = 50  # above this many classes, only every k-th class is labell
 ROC_LEGEND_MAX_CLASSES = 10  # above this, only the worst classes get a legend entry
 LABEL_MAX_CHARS = 24
 
-SPLIT_COLORS = {"training": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
+# Okabe & Ito's colour-blind-safe palette (blue, orange, bluish green, vermillion, reddish purple, sky blue,
+# yellow, black); every line also differs by marker or legend entry, never by colour alone.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+SPLIT_COLORS = {"training": OKABE_ITO[0], "validation": OKABE_ITO[1], "test": OKABE_ITO[2]}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -192,14 +195,14 @@ def roc_curves_png(curves: Mapping[int, tuple[np.ndarray, np.ndarray, float]],
     many = len(class_names) > ROC_LEGEND_MAX_CLASSES
     by_auc = sorted(curves, key=lambda c: (curves[c][2], c))
     named = by_auc[:5] if many else sorted(curves)
-    palette = matplotlib.colormaps["tab10"]
     if many:  # the crowd in grey, the worst classes in colour on top
         for c in curves:
             if c not in named:
                 ax.plot(curves[c][0], curves[c][1], linewidth=0.6, alpha=0.3, color="#8c8c8c")
     for k, c in enumerate(named):
         fpr, tpr, auc = curves[c]
-        ax.plot(fpr, tpr, linewidth=1.8, color=palette(k % 10),
+        ax.plot(fpr, tpr, linewidth=1.8, color=OKABE_ITO[k % len(OKABE_ITO)],
+                linestyle="-" if k < len(OKABE_ITO) else "--",  # 8 colours: the 9th and 10th class dashed
                 label=f"{safe_label(class_names[c])} (AUC {auc:.4f})")
     if micro is not None:
         ax.plot(micro[0], micro[1], color="black", linestyle="--", linewidth=1.6,
@@ -227,12 +230,12 @@ def roc_curves_png(curves: Mapping[int, tuple[np.ndarray, np.ndarray, float]],
 
 
 def class_distribution_png(class_names: Sequence[str], frequencies: Mapping[str, int]) -> bytes:
-    """Bar chart of rows per class, in vocabulary order."""
+    """Bar chart of rows per class, in the order of class_names (reports pass the natural order)."""
     n = len(class_names)
     counts = [int(frequencies.get(name, 0)) for name in class_names]
     fig = new_figure(min(14.0, max(6.0, 1.5 + 0.25 * n)), 3.6)
     ax = fig.add_subplot()
-    ax.bar(np.arange(n), counts, color="#4c72b0", width=0.8)
+    ax.bar(np.arange(n), counts, color=OKABE_ITO[0], width=0.8)
     step = _tick_step(n)
     ticks = np.arange(0, n, step)
     ax.set_xticks(ticks, [safe_label(class_names[i]) for i in ticks],
@@ -248,10 +251,12 @@ def overlaid_learning_curves_png(named_epochs: Sequence[tuple[str, Sequence[Epoc
     """Validation (else training) loss and accuracy per epoch, one line per named run (compare, k-fold)."""
     fig = new_figure(11, 4.2)
     axes = fig.subplots(1, 2)
-    for name, epochs in named_epochs:
+    markers = "os^Dvx+*"
+    for k, (name, epochs) in enumerate(named_epochs):
         split = "validation" if all("validation" in e.metrics for e in epochs) else "training"
         for ax, key in zip(axes, ("loss", "accuracy_micro")):
-            ax.plot([e.epoch for e in epochs], [e.metrics[split][key] for e in epochs], marker="o",
+            ax.plot([e.epoch for e in epochs], [e.metrics[split][key] for e in epochs],
+                    marker=markers[k % len(markers)], color=OKABE_ITO[k % len(OKABE_ITO)],
                     label=f"{safe_label(name)} ({split})")
     for ax, title in zip(axes, ("loss", "accuracy")):
         ax.set_title(f"{title} per epoch")
@@ -269,7 +274,7 @@ def grouped_class_bars_png(class_names: Sequence[str], groups: Sequence[tuple[st
     width = 0.8 / len(groups)
     positions = np.arange(len(class_names))
     for offset, (name, values) in enumerate(groups):
-        ax.bar(positions + offset * width, values, width, label=name)
+        ax.bar(positions + offset * width, values, width, label=name, color=OKABE_ITO[offset % len(OKABE_ITO)])
     ax.set_xticks(positions + width * (len(groups) - 1) / 2, [safe_label(c) for c in class_names], rotation=45,
                   ha="right")
     ax.set_ylabel(ylabel)
