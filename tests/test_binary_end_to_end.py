@@ -53,7 +53,8 @@ def test_binary_model_learns_and_writes_ludwigs_statistics(trained):
     tsv = (out / "metrics.tsv").read_text().splitlines()
     assert tsv[0].split("\t")[:4] == ["split", "accuracy", "loss", "roc_auc"]
     html = (out / "ludwig_experiment_report.html").read_text()
-    assert "ROC AUC" in html and "specificity" in html
+    assert "ROC AUC" in html and "specificity" in html and "Binary output binary" in html  # issue-16 plots
+    assert (out / "plots/binary_roc_curve.png").is_file()
 
 
 def test_binary_predictions_columns(trained):

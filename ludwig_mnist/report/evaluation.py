@@ -52,6 +52,7 @@ def render_evaluation_report(evaluation: SplitEvaluation, figures: Mapping[str, 
         "model_description": description,
         "eval": evaluation_view(evaluation, uris),
         "gallery": gallery(misclassified, evaluation.class_names),
+        "binary": (sections.binary_of(evaluation) or (None, None))[1],
         "analysis": sections.category_view(evaluation, _analysis(evaluation), uris),
     }
     return template_environment().get_template("predict_report.html.j2").render(context)
@@ -63,6 +64,9 @@ def write_evaluation_report(evaluation: SplitEvaluation, output_dir: Path, *, ti
     """The predict command's short report: ludwig_predict_report.html, plots/, metrics.tsv."""
     figures = evaluation_figures(evaluation)
     figures.update(sections.category_figures(evaluation, _analysis(evaluation)))
+    binary = sections.binary_of(evaluation)
+    if binary is not None:  # ROC, PR and threshold plots of a binary output
+        figures.update(binary[0])
     html = render_evaluation_report(evaluation, figures, title=title,
                                     model_description=model_description,
                                     misclassified=misclassified, notes=notes)

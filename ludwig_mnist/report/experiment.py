@@ -42,6 +42,9 @@ def experiment_figures(result: ExperimentResult) -> dict[str, bytes]:
     }
     figures.update(evaluation_figures(result.shown_evaluation))
     figures.update(sections.category_figures(result.shown_evaluation, _analysis(result)))
+    binary = sections.binary_of(result.shown_evaluation)
+    if binary is not None:  # ROC, PR and threshold plots of a binary output
+        figures.update(binary[0])
     return figures
 
 
@@ -99,6 +102,7 @@ def render_experiment_report(result: ExperimentResult, figures: Mapping[str, byt
         "samples_total": len(result.training_samples),
         "timing_rows": timing_rows(result)[0],
         "timings_total": timing_rows(result)[1],
+        "binary": (sections.binary_of(result.shown_evaluation) or (None, None))[1],
         "analysis": sections.category_view(evaluation, _analysis(result), uris),
         "class_order": [ds.class_names[i] for i in natural_order(ds.class_names)],
         "version": result.environment.versions.get("ludwig_mnist", ""),

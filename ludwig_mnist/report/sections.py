@@ -127,3 +127,11 @@ def binary_section(y_true: Sequence[bool] | np.ndarray, p_true: Sequence[float] 
 
 def _b64(png: bytes) -> str:
     return base64.b64encode(png).decode("ascii")
+
+
+def binary_of(evaluation) -> tuple[dict[str, bytes], dict[str, Any]] | None:
+    """binary_section of a binary output's evaluation (evaluate_binary.py: threshold set), else None."""
+    if evaluation.threshold is None:
+        return None
+    return binary_section(np.asarray(evaluation.y_true) == 1, np.asarray(evaluation.probabilities)[:, 1],
+                          evaluation.threshold, "binary")
