@@ -17,6 +17,7 @@ from dataclasses import MISSING, dataclass, fields, is_dataclass
 
 from ..model.encoders import ENCODERS
 from .layers import ConvLayerEntry, FCLayerEntry
+from .binary import BinaryOutputFeature
 from .schema import AugmentationOp, CategoryOutputFeature, ExperimentConfig, ImageInputFeature
 from .trainer import OPTIMIZERS, UNAVAILABLE_OPTIMIZERS
 
@@ -79,6 +80,7 @@ def key_rows() -> list[KeyRow]:
     rows += [KeyRow(r.path, r.default, r.policy, r.detail or ENTRY_NOTE)
              for r in _rows(FCLayerEntry, "*.fc_layers[]")]
     rows += _rows(CategoryOutputFeature, "output_features[](category)")
+    rows += _rows(BinaryOutputFeature, "output_features[](binary)")
     for kind, cls in OPTIMIZERS.items():
         rows += [r for r in _rows(cls, f"trainer.optimizer({kind})") if not r.path.endswith(".type")]
     rows += [KeyRow(f"trainer.optimizer.type: {kind}", "", "refused", "needs bitsandbytes/CUDA or a closure step")
