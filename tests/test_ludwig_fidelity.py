@@ -260,10 +260,12 @@ def test_render_config_writes_the_resolved_yaml_and_fails_cleanly(tmp_path):
 
 
 def test_the_key_table_in_docs_is_generated_from_the_schema():
-    from ludwig_mnist.config.keys import key_rows, markdown_table
+    from ludwig_mnist.config.keys import key_rows, markdown_table, readme_with_summary
 
     assert (ROOT / "docs" / "config_keys.md").read_text(encoding="utf-8") == markdown_table(), \
         "docs/config_keys.md is stale: run scripts/config_keys.py"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme_with_summary(readme) == readme, "the README's config-key summary is stale: run scripts/config_keys.py"
     rows = {row.path: row for row in key_rows()}
     assert rows["backend"].policy == "no effect"
     assert rows["trainer.train_steps"].policy == "limited"

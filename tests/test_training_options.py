@@ -66,7 +66,9 @@ def test_schedule_regularization_augmentation_class_weights_and_tensorboard(tmp_
     code, out = run_with(tmp_path, data, edit, "--tensorboard")
     assert code == 0
     progress = json.loads((out / "experiment_run/model/training_progress.json").read_text())
-    rates = progress["learning_rate"]
+    rates = progress["learning_rate_per_epoch"]
+    assert progress["learning_rate"] == rates[-1] and progress["batch_size"] == 16  # Ludwig's scalars
+    assert [triple[0] for triple in progress["validation_metrics"]["label"]["loss"]] == [1, 2, 3]
     assert len(rates) == 3 and rates[-1] < rates[0]  # linear decay after warmup (Ludwig's cosine restarts every epoch)
     events = list((out / "tensorboard").rglob("events.out.tfevents.*"))
     assert {p.parent.name for p in events} >= {"train", "validation"}

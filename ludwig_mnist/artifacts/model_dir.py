@@ -33,25 +33,55 @@ def hyperparameters_json(config: ExperimentConfig) -> dict[str, Any]:
     return {**config.to_dict(), "ludwig_mnist_version": __version__, "ludwig_mnist_model_format": MODEL_FORMAT}
 
 
+def _trainer_metrics(result: ExperimentResult, split: str, steps_per_epoch: int) -> dict[str, Any]:
+    """Ludwig's {feature: {metric: [[epoch, step, value], ...]}, "combined": {"loss": [...]}} (TrainerMetric)."""
+    feature = result.resolved_config["output_features"][0]["name"]
+    by_metric: dict[str, list] = {}
+    for epoch in result.training.epochs:
+        for metric, value in (epoch.metrics.get(split) or {}).items():
+            by_metric.setdefault(metric, []).append([epoch.epoch, epoch.epoch * steps_per_epoch, value])
+    if not by_metric:
+        return {}
+    return {feature: by_metric, "combined": {"loss": by_metric.get("loss", [])}}
+
+
 def training_progress_json(result: ExperimentResult) -> dict[str, Any]:
+    """Ludwig 0.10's ProgressTracker keys (utils/trainer_utils.py) with their shapes: `epoch`, `steps`,
+    `batch_size` and `learning_rate` are scalars (Galaxy-Ludwig's report reads these three), metrics are
+    TrainerMetric triples; this tool's extras follow, under names Ludwig does not use."""
     training = result.training
-    per_split = {name: [epoch.metrics.get(name) for epoch in training.epochs]
-                 for name in ("training", "validation", "test")}
+    steps_per_epoch = max(1, -(-training.train_images // max(training.batch_size, 1)))
     metric = result.resolved_config["trainer"]["validation_metric"]
     best = next((e for e in training.epochs if e.epoch == training.best_epoch), None)
+    last = training.epochs[-1]
+    best_metrics = {split: {result.resolved_config["output_features"][0]["name"]: best.metrics[split]}
+                    for split in ("training", "validation", "test") if best and split in best.metrics}
     return {
-        "epoch": training.epochs[-1].epoch,  # the last epoch's number (a resumed run starts after 1)
-        "epochs_in_this_run": training.epochs_run,
-        "best_eval_metric_epoch": training.best_epoch,
-        "validation_metric": metric,
-        "best_eval_metric_value": best.metrics.get("validation", {}).get(metric) if best else None,
-        "stop_reason": training.stop_reason,
+        "epoch": last.epoch,  # the last epoch's number (a resumed run starts after 1)
+        "steps": last.epoch * steps_per_epoch,
         "batch_size": training.batch_size,
-        "learning_rate": [epoch.learning_rate for epoch in training.epochs],
+        "learning_rate": last.learning_rate,
+        "checkpoint_number": last.epoch,
+        "best_eval_metric_epoch": training.best_epoch,
+        "best_eval_metric_steps": training.best_epoch * steps_per_epoch,
+        "best_eval_metric_checkpoint_number": training.best_epoch,
+        "best_eval_metric_value": best.metrics.get("validation", {}).get(metric) if best else None,
+        "best_eval_train_metrics": best_metrics.get("training", {}),
+        "best_eval_validation_metrics": best_metrics.get("validation", {}),
+        "best_eval_test_metrics": best_metrics.get("test", {}),
+        "last_improvement_steps": training.best_epoch * steps_per_epoch,
+        "num_increases_batch_size": 0,  # the batch size never changes here
+        "checkpoint_to_epoch": {str(e.epoch): e.epoch for e in training.epochs},
+        "checkpoint_to_step": {str(e.epoch): e.epoch * steps_per_epoch for e in training.epochs},
+        "train_metrics": _trainer_metrics(result, "training", steps_per_epoch),
+        "validation_metrics": _trainer_metrics(result, "validation", steps_per_epoch),
+        "test_metrics": _trainer_metrics(result, "test", steps_per_epoch),
+        # this tool's extras
+        "epochs_in_this_run": training.epochs_run,
+        "validation_metric": metric,
+        "stop_reason": training.stop_reason,
+        "learning_rate_per_epoch": [epoch.learning_rate for epoch in training.epochs],
         "epoch_seconds": [round(epoch.seconds, 3) for epoch in training.epochs],
-        "train_metrics": per_split["training"],
-        "validation_metrics": per_split["validation"] if any(per_split["validation"]) else [],
-        "test_metrics": per_split["test"] if any(per_split["test"]) else [],
     }
 
 

@@ -28,6 +28,7 @@ def description_json(result: ExperimentResult, command: Sequence[str], dataset: 
         "command": " ".join(command),
         "config": result.resolved_config,
         "dataset": dataset,
+        "data_format": "folders" if dataset.startswith("(") else Path(dataset).suffix.lstrip(".").lower(),
         "raw_data": raw_data,
         "random_seed": result.random_seed,
         "eval_split": result.eval_split,

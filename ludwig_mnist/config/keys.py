@@ -105,3 +105,26 @@ def markdown_table() -> str:
              "|---|---|---|---|"]
     lines += [f"| `{r.path}` | `{r.default}` | {r.policy} | {r.detail.replace('|', '/')} |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+README_START, README_END = "<!-- config-keys:start (scripts/config_keys.py) -->", "<!-- config-keys:end -->"
+
+
+def summary_markdown() -> str:
+    """The README's part of the table: the counts, then every key that is not simply honoured."""
+    rows = key_rows()
+    honoured = sum(r.policy == "honoured" for r in rows)
+    lines = [f"{honoured} keys are honoured with Ludwig 0.10's meaning and default (all of them, with the rest, in "
+             "[docs/config_keys.md](docs/config_keys.md)). Any other key is refused with the closest valid one.",
+             "", "Accepted without effect on the results (the log and the report say so when one is given):", ""]
+    lines += [f"- `{r.path}`: {r.detail}" for r in rows if r.policy == "no effect"]
+    lines += ["", "Accepted only at the values shown, refused otherwise with the reason:", ""]
+    lines += [f"- `{r.path}`: {r.detail}" for r in rows if r.policy == "limited"]
+    lines += ["", "Refused: the optimizers " + ", ".join(f"`{r.path.split(': ')[1]}`" for r in rows
+                                                       if r.policy == "refused") + " (no Keras equivalent)."]
+    return "\n".join(lines)
+
+
+def readme_with_summary(readme: str) -> str:
+    start, end = readme.index(README_START) + len(README_START), readme.index(README_END)
+    return readme[:start] + "\n" + summary_markdown() + "\n" + readme[end:]

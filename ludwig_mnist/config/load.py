@@ -84,7 +84,10 @@ def parse_config(raw: Any) -> ExperimentConfig:
     if not isinstance(raw, dict):
         raise ConfigError("the config must be a YAML mapping with input_features and output_features")
     with collecting_notes() as notes:
-        config = build(ExperimentConfig, upgrade(raw), "")
+        try:
+            config = build(ExperimentConfig, upgrade(raw), "")
+        except RecursionError:  # a mapping nested thousands deep (from the API, or JSON)
+            raise ConfigError("the config is nested too deeply to be a Ludwig config") from None
     _check_consistency(config)
     config = _resolve_learning_rate(_resolve_validation(config), notes)
     return replace(config, notes=tuple(notes))
@@ -99,6 +102,8 @@ def load_config(path: Path) -> ExperimentConfig:
         raise ConfigError(f"config {path} is not UTF-8 text (is it the right file?)") from None
     try:
         raw = yaml.safe_load(text)
+    except RecursionError:  # found by tests/test_generated_configs.py: "a: [[[[...]]]]" 5000 deep
+        raise ConfigError(f"config {Path(path).name} is nested too deeply to be a Ludwig config") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

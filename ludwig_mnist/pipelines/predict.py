@@ -260,5 +260,5 @@ def _write_report(evaluation: SplitEvaluation, out: Path, images, sources: Seque
         "rows predicted": f"{rows:,}",
         "rows evaluated": f"{len(evaluation.y_true):,}",
     }
-    write_evaluation_report(evaluation, out, title="Ludwig predict report", model_description=description,
+    write_evaluation_report(evaluation, out, title="Ludwig Predict and Evaluate report", model_description=description,
                             misclassified=misclassified, notes=notes)

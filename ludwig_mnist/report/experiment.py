@@ -84,11 +84,12 @@ def render_experiment_report(result: ExperimentResult, figures: Mapping[str, byt
                          "time; they count as errors and are not in the confusion matrix.")
     ips = training.images_per_second
     context = {
-        "title": "Ludwig experiment report",
+        "title": "Ludwig Experiment report",
         "sections": EXPERIMENT_SECTIONS,
         "result": result,
         "dataset": ds,
         "training": training,
+        "choices": trainer_choices(result.resolved_config.get("trainer", {})),
         "notes": notes,
         "headline": evaluation_metrics_row(evaluation),
         "eval": evaluation_view(evaluation, uris),
@@ -130,3 +131,19 @@ def write_experiment_report(result: ExperimentResult, output_dir: Path) -> Repor
     figures = experiment_figures(result)
     html = render_experiment_report(result, figures)
     return write_report_files(output_dir, EXPERIMENT_HTML, html, figures, metrics_table_rows(result))
+
+
+def trainer_choices(trainer: dict) -> dict:
+    """What the resolved trainer chose that a reader should see: learning rate, clipping, training metrics."""
+    rows = []
+    if "learning_rate" in trainer:
+        rows.append(("learning rate", str(trainer["learning_rate"])))
+    clip = trainer.get("gradient_clipping") or {}
+    if clip:
+        norms = [n for n in (clip.get("clipglobalnorm"), clip.get("clipnorm")) if n]
+        rows.append(("gradient clipping", f"by value {clip['clipvalue']}" if clip.get("clipvalue")
+                     else f"global norm {min(norms)}" if norms else "none"))
+    if "evaluate_training_set" in trainer:
+        rows.append(("training metrics", "a pass over the training set after each epoch"
+                     if trainer["evaluate_training_set"] else "accumulated during each epoch (Ludwig's default)"))
+    return {"batch_auto": trainer.get("batch_size") == "auto", "rows": rows}
