@@ -54,7 +54,7 @@ def render_experiment_report(result: ExperimentResult, figures: Mapping[str, byt
                          "time; they count as errors and are not in the confusion matrix.")
     ips = training.images_per_second
     context = {
-        "title": "Ludwig experiment report",
+        "title": "Ludwig Experiment report",
         "sections": EXPERIMENT_SECTIONS,
         "result": result,
         "dataset": ds,
