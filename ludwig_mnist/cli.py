@@ -7,6 +7,7 @@ stderr); 1 an internal error (traceback), which is a bug to report.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -66,6 +67,12 @@ def _experiment_flags(parser: argparse.ArgumentParser, defaults: ArchiveLimits) 
     _limit_flags(parser, defaults)
 
 
+def _parallel_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--disable_parallel_threads", "--disable-parallel-threads", action="store_true",
+                        help="run TensorFlow on one thread (Ludwig's flag: reproducible results on one machine, "
+                             "slower); description.json records threads: 1")
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = ArchiveLimits()
     parser = argparse.ArgumentParser(prog="ludwig-mnist", description=__doc__.splitlines()[0])
@@ -86,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
           help="k-fold cross-validation over all rows instead of one train/test run (reports mean ± std)")
     experiment.add_argument("--tensorboard", action="store_true",
                             help="also write TensorBoard event logs (loss and metrics per epoch) to OUT/tensorboard/")
+    _parallel_flag(experiment)
 
     compare = commands.add_parser("compare", help="run every combination of a parameter grid and rank them")
     _experiment_flags(compare, defaults)
@@ -109,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(predict, "output_directory", type=Path, required=True, help="where results go")
     _flag(predict, "batch_size", type=_positive_int, default=None,
           help="images per prediction batch (default: the model's trainer.eval_batch_size; 1024 when auto)")
+    _parallel_flag(predict)
     _limit_flags(predict, defaults)
     _label_flags(predict)
 
@@ -199,6 +208,11 @@ def run_options(args: argparse.Namespace) -> RunOptions:
 
 
 def run(args: argparse.Namespace) -> None:
+    if getattr(args, "disable_parallel_threads", False):
+        # runtime.setup_process sizes TensorFlow's thread pools from the cores Galaxy granted (GALAXY_SLOTS):
+        # one granted core is one intra-op and one inter-op thread. Set before TensorFlow is imported.
+        os.environ["GALAXY_SLOTS"] = "1"
+        _log("parallel threads disabled: TensorFlow runs on 1 thread")
     if args.command == "experiment" and args.k_fold:
         from .pipelines.kfold import run_kfold
 

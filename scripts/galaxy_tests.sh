@@ -8,9 +8,11 @@
 #
 # Phases (each one is timed):
 #   1. install  Galaxy 26.1.2 (galaxy-app + galaxy-web-apps + galaxy-web-client
-#               from PyPI) into .venv-galaxy, this package (pip install -e) into the same venv
-#               (jobs run with that venv's bin/ first on PATH), planemo into
-#               its own .venv-planemo. Venvs are reused when already complete.
+#               from PyPI) into .venv-galaxy; this package (pip install -e) into a venv
+#               of its own, .venv-tool-deps/ludwig-mnist/VERSION/, which Galaxy's
+#               galaxy_packages dependency resolver activates for the tools' requirement
+#               (never Galaxy's venv); planemo into its own .venv-planemo. Venvs are
+#               reused when already complete. Then planemo shed_lint (scripts/galaxy/shed_lint.sh).
 #   2. start    a fresh Galaxy (galaxy-run/) on a free loopback port; the
 #               server log is galaxy-run/galaxy.log.
 #   3. test     planemo test --engine external_galaxy on the tools, then on
@@ -85,6 +87,17 @@ gx_install
 gx_install_planemo
 gx_phase_end
 
+# The Tool Shed repository's lint (tools/.shed.yml), from any clone location.
+gx_phase_start shed-lint
+SHED_LINT_STATUS=0
+mkdir -p "$RESULTS_DIR"
+"$GX_HELPERS/shed_lint.sh" "$PLANEMO_VENV/bin/planemo" > "$RESULTS_DIR/shed_lint.log" 2>&1 || SHED_LINT_STATUS=1
+if [ "$SHED_LINT_STATUS" -ne 0 ]; then
+    tail -n 20 "$RESULTS_DIR/shed_lint.log" >&2
+    gx_log "planemo shed_lint FAILED (log: $RESULTS_DIR/shed_lint.log)"
+fi
+gx_phase_end
+
 # --------------------------------------------------------------------------
 # Phase 2: start a fresh Galaxy (a server left running by an earlier
 # KEEP_GALAXY_RUNNING=1 run in RUN_DIR is ours: gx_start stops it)
@@ -122,7 +135,7 @@ run_planemo_test() {  # $1 = output basename, rest = planemo options and runnabl
     return "$rc"
 }
 
-STATUS=0
+STATUS=$SHED_LINT_STATUS
 if [ "${SKIP_TOOL_TESTS:-0}" != "1" ]; then
     gx_phase_start tool-tests
     planemo_rc=0

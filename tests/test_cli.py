@@ -119,3 +119,20 @@ def test_output_directory_not_writable(inputs, tmp_path):
     result = cli("experiment", "--config", config, "--dataset", csv_path, "--raw_data", zip_path,
                  "--output_directory", blocker / "out")
     assert result.returncode == 2 and "error: output directory" in result.stderr and "not writable" in result.stderr
+
+
+def test_disable_parallel_threads_grants_one_core_before_the_pipeline_runs(inputs, tmp_path, monkeypatch):
+    """Galaxy-Ludwig's --disable_parallel_threads: the pipeline starts with one granted core (GALAXY_SLOTS=1)."""
+    import os
+
+    from ludwig_mnist.pipelines import experiment
+
+    seen = []
+    monkeypatch.setenv("GALAXY_SLOTS", "4")
+    monkeypatch.setattr(experiment, "run_experiment", lambda config, options, log: seen.append(os.environ["GALAXY_SLOTS"]))
+    assert run(inputs, tmp_path / "out", "--disable_parallel_threads") == 0
+    assert seen == ["1"]
+    seen.clear()
+    monkeypatch.setenv("GALAXY_SLOTS", "4")
+    assert run(inputs, tmp_path / "out2") == 0
+    assert seen == ["4"]

@@ -138,7 +138,9 @@ def test_command_hides_no_errors(tool):
     command = expand_tokens(tool.find("command").text)
     assert "|| true" not in command
     assert "2>/dev/null" not in command.replace(" ", "")
-    assert not re.search(r"^\s*echo\b", command, re.MULTILINE)
+    # the only echo allowed: a form-level error, on stderr, failing the job with exit 2
+    for line in re.findall(r"^\s*echo\b.*$", command, re.MULTILINE):
+        assert re.fullmatch(r'\s*echo "error: [^"]+" >&2 && exit 2( &&|;)', line), line
 
 
 def _param_name(param: ET.Element) -> str:
@@ -279,13 +281,19 @@ def test_test_data_files_exist(tool):
     assert not missing, f"missing from test-data/: {missing}"
 
 
-def test_advanced_options_are_in_a_collapsed_section(tool):
-    section = tool.find("inputs/section")
-    if len(list(tool.find("inputs").iter("param"))) > 1:  # a one-input tool (Render Config) has nothing to hide
-        assert section is not None and section.get("expanded") == "false"
+def test_sections_are_collapsed_and_params_name_their_flag(tool):
+    # Galaxy-Ludwig's parameters are at the top level (drop-in names); this tool's own extras, if any,
+    # are in a collapsed section
+    for section in tool.find("inputs").iter("section"):
+        assert section.get("expanded") == "false", section.get("name")
+    # split: Galaxy-Ludwig's name, with its one value honoured here ("full": every row), so no flag;
+    # skip_collect_predictions filters an output
+    no_flag = {"ludwig_predict": {"split"}, "ludwig_evaluate": {"split", "skip_collect_predictions"}}.get(tool.get("id"), set())
     selectors = {c.find("param") for c in tool.find("inputs").iter("conditional")}
+    # the experiment form's config fields go into its <configfile> (a Ludwig YAML), not onto the command line
+    form = {p for c in tool.find("inputs").iter("conditional") if c.get("name") == "config_form" for p in c.iter("param")}
     for param in tool.find("inputs").iter("param"):  # also those inside sections and conditionals
-        if param not in selectors:  # a conditional's select chooses the form, it is no engine flag
+        if param not in selectors | form and param.get("name") not in no_flag:  # a select choosing a form is no flag
             assert param.get("argument"), f"parameter {param.get('name')} has no argument="
 
 

@@ -19,11 +19,13 @@ PLANEMO_VERSION="0.75.47"
 PYTHON="${PYTHON:-python3}"
 GALAXY_VENV="${GALAXY_VENV:-$REPO/.venv-galaxy}"
 PLANEMO_VENV="${PLANEMO_VENV:-$REPO/.venv-planemo}"
+# Galaxy's tool_dependency_dir: the tools' requirement, ludwig-mnist, in a venv of its own.
+GX_TOOL_DEPS="${GX_TOOL_DEPS:-$REPO/.venv-tool-deps}"
 GALAXY_START_TIMEOUT="${GALAXY_START_TIMEOUT:-600}"
 GX_HELPERS="$REPO/scripts/galaxy"
 # The project's tool ids whose HTML outputs a --web-ui Galaxy trusts (sanitize_allowlist_file),
 # as the README asks admins to; the ids found in the panel's tool files are added to these.
-GX_TRUSTED_TOOL_IDS=(ludwig_experiment ludwig_predict ludwig_compare)
+GX_TRUSTED_TOOL_IDS=(ludwig_experiment ludwig_predict ludwig_evaluate ludwig_compare)
 
 # Set by gx_start; read by gx_stop and the EXIT trap.
 GALAXY_PID=""
@@ -92,7 +94,6 @@ gx_install_galaxy() {
         gx_log "installing Galaxy $GALAXY_VERSION into $GALAXY_VENV (takes ~4 min)"
         # shellcheck disable=SC2086
         gx_marked_pip "$GALAXY_VENV" galaxy "$want" $want
-        rm -f "$GALAXY_VENV/.galaxy-tests-package"
     fi
 }
 
@@ -114,21 +115,43 @@ gx_install_web_client() {
     fi
 }
 
-# This package, editable, into the Galaxy venv (jobs run with its bin/ first on PATH).
-# Code changes need no reinstall; dependency changes (pyproject.toml) do, so the
-# marker records its checksum.
+# This package, as a Galaxy admin provides a tool's requirement: NOT in Galaxy's own venv,
+# but in a venv of its own that Galaxy's `galaxy_packages` dependency resolver activates for
+# the tools' <requirement type="package" version="V">ludwig-mnist</requirement>:
+#   $GX_TOOL_DEPS/ludwig-mnist/V/env.sh    (sourced before each job; puts venv/bin first on PATH)
+#   $GX_TOOL_DEPS/ludwig-mnist/V/venv/     (ludwig-mnist, editable, with TensorFlow)
+# galaxy.yml names $GX_TOOL_DEPS as tool_dependency_dir (gx_write_config). Code changes need no
+# reinstall; dependency changes (pyproject.toml) do, so the marker records its checksum.
+gx_package_version() { sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$REPO/ludwig_mnist/__init__.py"; }
 gx_install_package() {
-    local want
+    local version want dir where
+    version="$(gx_package_version)"
+    [ -n "$version" ] || gx_die "no __version__ in ludwig_mnist/__init__.py"
+    dir="$GX_TOOL_DEPS/ludwig-mnist/$version"
     want="$(sha256sum "$REPO/pyproject.toml" | cut -d' ' -f1) $REPO"
-    if gx_marker_is "$GALAXY_VENV" package "$want" ludwig-mnist; then
-        gx_log "ludwig-mnist already installed (editable) in $GALAXY_VENV"
+    if gx_marker_is "$dir/venv" package "$want" ludwig-mnist; then
+        gx_log "ludwig-mnist $version already installed (editable) in $dir/venv"
     else
-        gx_log "installing ludwig-mnist (editable) into $GALAXY_VENV"
-        gx_marked_pip "$GALAXY_VENV" package "$want" -e "$REPO"
+        gx_log "installing ludwig-mnist $version (editable) into $dir/venv, Galaxy's tool dependency"
+        mkdir -p "$dir"
+        gx_marked_pip "$dir/venv" package "$want" -e "$REPO"
     fi
-    local where
-    where="$("$GALAXY_VENV/bin/python" -c 'import ludwig_mnist, os; print(os.path.dirname(os.path.dirname(os.path.abspath(ludwig_mnist.__file__))))')"
-    [ "$where" = "$REPO" ] || gx_die "ludwig_mnist in $GALAXY_VENV resolves to $where, not $REPO"
+    {
+        echo "# Written by scripts/galaxy/lib.sh. Galaxy's galaxy_packages dependency resolver sources this"
+        echo "# before a job of a tool that requires ludwig-mnist $version: the tool's commands (ludwig-mnist,"
+        echo "# python) come from this venv, not from Galaxy's own."
+        echo "export PATH=\"$dir/venv/bin:\$PATH\""
+    } > "$dir/env.sh"
+    # Harness venvs from before this route had the package in Galaxy's venv: remove it there, so
+    # that the jobs can only find it through the dependency resolver.
+    if [ -e "$GALAXY_VENV/bin/ludwig-mnist" ]; then
+        gx_log "removing ludwig-mnist from Galaxy's own venv (the jobs get it from the resolver)"
+        "$GALAXY_VENV/bin/python" -m pip uninstall -y ludwig-mnist > /dev/null
+        rm -f "$GALAXY_VENV/.galaxy-tests-package"
+    fi
+    [ ! -e "$GALAXY_VENV/bin/ludwig-mnist" ] || gx_die "ludwig-mnist is still in $GALAXY_VENV"
+    where="$("$dir/venv/bin/python" -c 'import ludwig_mnist, os; print(os.path.dirname(os.path.dirname(os.path.abspath(ludwig_mnist.__file__))))')"
+    [ "$where" = "$REPO" ] || gx_die "ludwig_mnist in $dir/venv resolves to $where, not $REPO"
 }
 
 # Galaxy, its web client and this package: everything a server needs.
@@ -226,6 +249,7 @@ gx_write_config() {  # run_dir web_ui(0|1)
     "$PYTHON" "$GX_HELPERS/make_config.py" \
         --run_dir "$run_dir" --test_data_dir "$REPO/test-data" \
         --bootstrap_key "$BOOTSTRAP_KEY" --id_secret "$ID_SECRET" \
+        --tool_dependency_dir "$GX_TOOL_DEPS" \
         ${ui_args[@]+"${ui_args[@]}"} "${GX_TOOL_FILES[@]}"
 }
 
@@ -279,7 +303,8 @@ gx_start() {
     gx_log "starting Galaxy $GALAXY_VERSION on $GALAXY_URL (log: $run_dir/galaxy.log)"
     (
         cd "$run_dir" || exit 1
-        # Jobs (upload included) run `python` from PATH: the Galaxy venv's, with this package.
+        # Jobs (upload included) run `python` from PATH: the Galaxy venv's; the tools' jobs get
+        # ludwig-mnist from the dependency resolver (gx_install_package), which goes first.
         export PATH="$GALAXY_VENV/bin:$PATH"
         export VIRTUAL_ENV="$GALAXY_VENV"
         unset PYTHONPATH

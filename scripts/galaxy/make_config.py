@@ -11,6 +11,9 @@ Optional, for a Galaxy that people (or a browser test) use through the web UI
                             sanitize_allowlist_file, so an HTML report displays as a page
   --section_name NAME       the tool panel section's name (default "Tools under test")
   --url URL                 the server's own address (galaxy_infrastructure_url)
+  --tool_dependency_dir DIR resolve the tools' <requirement type="package"> with the
+                            galaxy_packages resolver: DIR/NAME/VERSION/env.sh is sourced
+                            before the job (no conda)
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ def write_galaxy_yml(
     slots: int,
     sanitize_allowlist_file: str | None = None,
     url: str | None = None,
+    tool_dependency_dir: str | None = None,
 ) -> None:
     data_dir = os.path.join(run_dir, "data")
     database = os.path.join(run_dir, "galaxy.sqlite")
@@ -101,6 +105,14 @@ galaxy:
         text += f"""\
   galaxy_infrastructure_url: {yaml_str(url)}
 """
+    if tool_dependency_dir:
+        text += f"""\
+  # The tools' requirements, as an admin provides them: NAME/VERSION/env.sh under this folder
+  # (the galaxy_packages resolver), never the server's own virtualenv.
+  tool_dependency_dir: {yaml_str(tool_dependency_dir)}
+  dependency_resolvers:
+    - type: galaxy_packages
+"""
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
 
@@ -115,6 +127,7 @@ def main() -> None:
     parser.add_argument("--sanitize_allowlist", action="append", default=[], metavar="TOOL_ID")
     parser.add_argument("--section_name", default="Tools under test")
     parser.add_argument("--url", default=None)
+    parser.add_argument("--tool_dependency_dir", default=None)
     parser.add_argument("tool_files", nargs="+")
     args = parser.parse_args()
 
@@ -136,6 +149,7 @@ def main() -> None:
         args.slots,
         allowlist,
         args.url,
+        os.path.abspath(args.tool_dependency_dir) if args.tool_dependency_dir else None,
     )
 
 

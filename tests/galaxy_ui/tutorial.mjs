@@ -5,7 +5,9 @@
 //   find "Ludwig Experiment" with the tool search → pick the three inputs → run →
 //   every output turns green → the report displays as a page with the accuracy and
 //   the confusion matrix → the trained model (ludwig_model) and the predictions are
-//   in the history → (if a workflow is given) run it from the Workflows page.
+//   in the history → the same tool again without a config, "Build the configuration in
+//   this form" with one epoch → green, and the form's config is a yaml in the history →
+//   (if a workflow is given) run it from the Workflows page.
 //
 // A screenshot of each step lands in ARTIFACTS_DIR (NN-step.png; NN-step-FAILED.png
 // and NN-step-FAILED.txt with the page's text when a step fails). Exit status 0 only
@@ -350,6 +352,44 @@ try {
     await page.locator("#center").getByText(/^(test|training|validation)\/\S+\.png$/).first().waitFor({ timeout: 60_000 });
     const centre = await page.locator("#center").innerText();
     if (!/label_predictions/.test(centre)) throw new Error("the predictions view lacks the label_predictions column");
+  });
+
+  // A new user without YAML: the same tool, the configuration built in the form (one epoch).
+  await step("form-config-tool", async () => {
+    await page.locator("#right").getByText(/History:/).first().click().catch(() => {});
+    if (!(await page.locator("#toolbox-panel").isVisible())) await page.click("#activity-tools");
+    const search = page.locator("#toolbox-panel input[placeholder='search tools']");
+    await search.fill("Ludwig Experiment");
+    await page.locator("#toolbox-panel a.tool-link", { hasText: "Ludwig Experiment" }).first().click();
+    await dataField("config").waitFor();
+    const build = page.locator('[id="form-element-config_form|build"]');
+    await build.locator(".multiselect").first().click();
+    await build.locator(".multiselect__option:visible").filter({ hasText: "Yes, build it in this form" }).first().click();
+    const epochs = page.locator('[id="form-element-config_form|epochs"] input[type=number]');
+    await epochs.waitFor();
+    await epochs.fill("1");
+    await pickDataset(dataField("dataset"), "mnist_dataset.csv");
+    await pickDataset(dataField("raw_data"), "mnist_images.zip");
+    // The config stays empty: an optional input that Galaxy leaves unselected.
+    const config = await dataField("config").locator(".multiselect__single, .multiselect__placeholder").first().innerText();
+    if (config.includes(CONFIG_FILE)) throw new Error(`the config field shows ${config}; the form run needs it empty`);
+  });
+
+  let formItems = 0;
+  await step("form-config-green", async () => {
+    const before = await page.locator("#current-history-panel .content-item").count();
+    await page.locator("button#execute:visible").first().click();
+    await page.locator("#center").getByText(/successfully added \d+ jobs? to the queue/).waitFor({ timeout: 120_000 });
+    const match = (await page.locator("#center").innerText()).match(/It produces (\d+) outputs?/);
+    formItems = before + (match ? Number(match[1]) : 6);
+    await waitHistoryGreen(formItems, "Ludwig Experiment from the form");
+    const contents = await api(`histories/${historyId}/contents?v=dev&keys=name,extension,state,id`);
+    const written = contents.find((c) => c.name && c.name.endsWith(": config from the form"));
+    if (!written || written.extension !== "yaml") throw new Error(`no yaml "config from the form" in the history`);
+    const resp = await page.request.get(`${GALAXY_URL}/api/datasets/${written.id}/display?preview=false`);
+    const yaml = await resp.text();
+    if (!/^  epochs: 1$/m.test(yaml) || !/type: stacked_cnn/.test(yaml)) throw new Error(`the form's config: ${yaml}`);
+    log(`  the form wrote a ${yaml.split("\n").length}-line config; ${formItems} history items green`);
   });
 
   if (WORKFLOW) {
