@@ -24,7 +24,8 @@ from ..errors import ConfigError, ModelError
 from ..results import ExperimentResult
 from .staging import write_json
 
-MODEL_FORMAT = 1  # bump when a saved model can no longer be read by build_model + load_weights
+MODEL_FORMAT = 2  # bump when a saved model can no longer be read by build_model + load_weights
+# 2: Ludwig 0.10 semantics (layer inheritance, the 32→64 default stack, one schema per optimizer)
 MODEL_PARTS = ("model_hyperparameters.json", "model_weights", "training_set_metadata.json", "training_progress.json")
 REQUIRED_MODEL_PARTS = MODEL_PARTS[:3]  # training_progress.json is optional in Galaxy's ludwig_model
 
