@@ -29,3 +29,45 @@ class ModelError(UserInputError):
 
 class OutputError(UserInputError):
     """The output directory cannot be written."""
+
+
+def one_line(text: object, limit: int = 200) -> str:
+    """``text`` (a library's exception, a user's value) as one line of at most ``limit`` characters, for messages.
+
+    Library errors can span lines (tarfile lists every method it tried) and table cells can hold 100 kB;
+    the CLI's contract is one ``error:`` line.
+    """
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def shown(value: str, limit: int = 80) -> str:
+    """A user's value quoted for a message (repr, so control characters are visible), clipped to ``limit``."""
+    quoted = repr(value)
+    return quoted if len(quoted) <= limit else quoted[: limit - 2] + "…" + quoted[-1]
+
+
+def _existing(path) -> "object":
+    from pathlib import Path
+
+    path = Path(path)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def write_failed(path, error: OSError, needed_bytes: int | None = None, what: str = "") -> OutputError:
+    """The one-line OutputError for a failed write: a full disk names the path, what was needed and what was
+    free; anything else names the path and the system's reason."""
+    import errno
+    import shutil
+
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        try:
+            free = f"{shutil.disk_usage(_existing(path)).free:,} bytes were free"
+        except OSError:
+            free = "the free space is unknown"
+        need = f"{what} needs {needed_bytes:,} bytes" if needed_bytes is not None else f"{what or 'the run'} ran out"
+        return OutputError(f"no space left on the device while writing {path}: {need}, {free}; free some space or "
+                           "give the job a larger working directory (nothing half-written was kept)")
+    return OutputError(f"cannot write {path}: {error.strerror or one_line(error)}")

@@ -20,7 +20,7 @@ from .. import __version__
 from ..config.load import parse_config
 from ..config.schema import ExperimentConfig
 from ..data.prepare import Metadata
-from ..errors import ConfigError, ModelError
+from ..errors import ConfigError, ModelError, one_line
 from ..results import ExperimentResult
 from .staging import write_json
 
@@ -85,7 +85,7 @@ class SavedModel:
         try:
             return int(json.loads(progress_file.read_text(encoding="utf-8"))["epoch"])
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
-            raise ModelError(f"training_progress.json of {self.path.name} has no readable epoch ({err})") from None
+            raise ModelError(f"training_progress.json of {self.path.name} has no readable epoch ({one_line(err)})") from None
 
 
 def load_model_dir(model_dir: Path) -> SavedModel:
@@ -103,7 +103,7 @@ def load_model_dir(model_dir: Path) -> SavedModel:
         hyper = json.loads((model_dir / "model_hyperparameters.json").read_text(encoding="utf-8"))
         meta_json = json.loads((model_dir / "training_set_metadata.json").read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
-        raise ModelError(f"model directory {model_dir.name}: a JSON part is unreadable ({err})") from None
+        raise ModelError(f"model directory {model_dir.name}: a JSON part is unreadable ({one_line(err)})") from None
     version = hyper.pop("ludwig_mnist_version", None)
     model_format = hyper.pop("ludwig_mnist_model_format", None)
     if model_format != MODEL_FORMAT:

@@ -29,7 +29,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import DataError
+from ..errors import DataError, one_line
 from ..wording import plural
 from .sniff import describe_format, sniff_format
 
@@ -98,7 +98,7 @@ def _unreadable(name: str, path: Path, error: Exception) -> DataError:
         if found.endswith("image"):
             return DataError(f"{name}: corrupt or truncated {found} (Pillow cannot identify it)")
         return DataError(f"{name}: is not an image, it is {describe_format(found)}")
-    return DataError(f"{name}: corrupt or truncated image ({error})")
+    return DataError(f"{name}: corrupt or truncated image ({one_line(error)})")
 
 
 @contextmanager
@@ -311,7 +311,7 @@ class _ChunkDecoder:
                     try:
                         converted, change = _convert_mode(image, target)
                     except ValueError as error:
-                        raise DataError(f"{name}: image mode {image.mode} cannot be converted ({error})") from None
+                        raise DataError(f"{name}: image mode {image.mode} cannot be converted ({one_line(error)})") from None
                     if change:
                         conversions[change] += 1
                     if converted.size == expected:
