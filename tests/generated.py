@@ -57,6 +57,7 @@ def check_refusal(err: UserInputError, *culprits: str) -> str:
     """A refusal's message: one line, and it names one of the culprits (a file, member, column, line)."""
     message = str(err)
     assert message and "\n" not in message and "\r" not in message, f"multi-line message: {message!r}"
+    assert len(message) < 1000, f"message of {len(message)} characters (a value was quoted unclipped)"
     if culprits:
         assert any(c in message for c in culprits), f"message names none of {culprits}: {message}"
     return message
