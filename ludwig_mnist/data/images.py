@@ -359,10 +359,15 @@ def decode_images(
         if num_workers <= 1 or seconds_per_image < PARALLEL_MIN_SECONDS_PER_IMAGE:
             results += [decoder.decode_range(start, stop) for start, stop in ranges[1:]]
         else:
-            with ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="decode") as pool:
+            pool = ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="decode")
+            try:
                 futures = [pool.submit(decoder.decode_range, start, stop) for start, stop in ranges[1:]]
                 # result() re-raises a worker's DataError here, in the caller's thread.
                 results += [future.result() for future in futures]
+            finally:
+                # On an error or a signal (SIGTERM from Galaxy, Ctrl-C), drop the queued chunks instead of
+                # decoding them all before the exception can leave: a cancelled job stops within a chunk.
+                pool.shutdown(wait=True, cancel_futures=True)
 
     conversions: Counter[str] = Counter()
     resized = 0
