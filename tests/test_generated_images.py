@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from ludwig_mnist.data.cache import decode_to_cache
-from ludwig_mnist.data.images import ImageSpec, decode_images, infer_image_spec
+from ludwig_mnist.data.images import decode_images, infer_image_spec
 from ludwig_mnist.errors import UserInputError
 
 MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16", "I", "F", "YCbCr", "LAB", "HSV"]
