@@ -56,18 +56,27 @@ def _existing(path) -> "object":
     return path
 
 
+def disk_full(error: BaseException) -> bool:
+    """ENOSPC/EDQUOT, also when a library (h5py) reports it only in its message."""
+    import errno
+
+    return isinstance(error, OSError) and (error.errno in (errno.ENOSPC, errno.EDQUOT)
+                                           or "No space left on device" in str(error))
+
+
 def write_failed(path, error: OSError, needed_bytes: int | None = None, what: str = "") -> OutputError:
     """The one-line OutputError for a failed write: a full disk names the path, what was needed and what was
     free; anything else names the path and the system's reason."""
     import errno
     import shutil
 
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+    if disk_full(error):
         try:
             free = f"{shutil.disk_usage(_existing(path)).free:,} bytes were free"
         except OSError:
             free = "the free space is unknown"
-        need = f"{what} needs {needed_bytes:,} bytes" if needed_bytes is not None else f"{what or 'the run'} ran out"
+        need = (f"{what} needs {needed_bytes:,} bytes" if needed_bytes is not None
+                else f"{what or 'the run'} ran out of space")
         return OutputError(f"no space left on the device while writing {path}: {need}, {free}; free some space or "
                            "give the job a larger working directory (nothing half-written was kept)")
     return OutputError(f"cannot write {path}: {error.strerror or one_line(error)}")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import OutputError
+from ..errors import OutputError, write_failed
 
 
 class OutputStaging:
@@ -43,6 +43,13 @@ class OutputStaging:
                     target.unlink()
                 os.replace(entry, target)
             self.staging.rmdir()
+
+    def out_of_space(self, error: OSError) -> OutputError:
+        """The disk filled while results were written: name the output directory, what was staged, what was free."""
+        staged = sum(p.stat().st_size for p in self.staging.rglob("*") if p.is_file()) if self.staging.exists() else 0
+        where = Path(error.filename) if getattr(error, "filename", None) else self.output_dir
+        what = f"writing the results (more than {staged:,} bytes)" if staged else "writing the results"
+        return write_failed(where, error, None, what)
 
     def cleanup(self) -> None:
         """Remove the scratch data and anything staged but not published."""

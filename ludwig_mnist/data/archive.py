@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from ..errors import ArchiveError, UserInputError, one_line, shown, write_failed
+from ..errors import ArchiveError, UserInputError, disk_full, one_line, shown, write_failed
 from ..wording import listed, plural
 from .paths import UnsafePath, safe_parts
 from .sniff import not_an_archive, sniff_format
@@ -121,6 +121,15 @@ class _Extraction:
         become OutputError so that a full disk is not blamed on the archive.
         """
         target = self.dest.joinpath(*parts)
+        try:
+            self._copy(source, target, declared_size, entry_name)
+        except OSError as error:  # buffered bytes that no longer fit surface when the file is closed
+            if not disk_full(error):
+                raise
+            raise self._write_failed(target, error, entry_name) from None
+        self.file_count += 1
+
+    def _copy(self, source: BinaryIO, target: Path, declared_size: int, entry_name: str) -> None:
         written = 0
         with self._open_target(target, entry_name) as out:
             while chunk := source.read(_COPY_CHUNK):
@@ -140,7 +149,6 @@ class _Extraction:
                     out.write(chunk)
                 except OSError as error:
                     raise self._write_failed(target, error, entry_name) from None
-        self.file_count += 1
 
     def _open_target(self, target: Path, entry_name: str) -> BinaryIO:
         try:
@@ -166,7 +174,10 @@ class _Extraction:
         if error.errno in (errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL):
             return ArchiveError(f"{self.display_name}: entry {shown(entry_name)} cannot be created on this file "
                                 f"system ({error.strerror}); rename it in the archive")
-        return write_failed(target, error, self.declared_total or None, f"extracting {self.display_name}")
+        # Declared bytes, not blocks: small files take a whole block each, so the disk may need more than this.
+        what = (f"extracting {self.display_name} ({plural(len(self.planned), 'file')}, "
+                f"{self.declared_total:,} bytes of data)")
+        return write_failed(target, error, None, what)
 
     def check_unique(self, parts: tuple[str, ...], entry_name: str) -> None:
         """Refuse a second file entry of the same path: which copy wins is the tool's choice, not the user's."""
