@@ -6,6 +6,12 @@ The CLI prints ``error: <message>`` as one line and exits with status 2.
 Anything else is a bug: the CLI prints the traceback and exits with status 1.
 """
 
+from __future__ import annotations
+
+import errno
+import shutil
+from pathlib import Path
+
 
 class UserInputError(Exception):
     """Bad input that the user can fix; the message names the culprit."""
@@ -47,9 +53,8 @@ def shown(value: str, limit: int = 80) -> str:
     return quoted if len(quoted) <= limit else quoted[: limit - 2] + "…" + quoted[-1]
 
 
-def _existing(path) -> "object":
-    from pathlib import Path
-
+def _existing(path) -> Path:
+    """The nearest existing folder of ``path`` (whose free space a message can report)."""
     path = Path(path)
     while not path.exists() and path != path.parent:
         path = path.parent
@@ -58,8 +63,6 @@ def _existing(path) -> "object":
 
 def disk_full(error: BaseException) -> bool:
     """ENOSPC/EDQUOT, also when a library (h5py) reports it only in its message."""
-    import errno
-
     return isinstance(error, OSError) and (error.errno in (errno.ENOSPC, errno.EDQUOT)
                                            or "No space left on device" in str(error))
 
@@ -67,9 +70,6 @@ def disk_full(error: BaseException) -> bool:
 def write_failed(path, error: OSError, needed_bytes: int | None = None, what: str = "") -> OutputError:
     """The one-line OutputError for a failed write: a full disk names the path, what was needed and what was
     free; anything else names the path and the system's reason."""
-    import errno
-    import shutil
-
     if disk_full(error):
         try:
             free = f"{shutil.disk_usage(_existing(path)).free:,} bytes were free"
