@@ -71,6 +71,28 @@ def granted_cpu_threads() -> int:
         return os.cpu_count() or 1
 
 
+_cgroup_paths = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")  # v2, v1
+
+
+def granted_memory() -> tuple[int, str] | None:
+    """(bytes, where from) this job may use: Galaxy's GALAXY_MEMORY_MB, else the cgroup's limit; None if unlimited.
+
+    Galaxy sets GALAXY_MEMORY_MB when the job's destination has a memory limit; a container or a batch system
+    enforces its limit through the cgroup, where the kernel's OOM killer ends a job that exceeds it.
+    """
+    text = os.environ.get("GALAXY_MEMORY_MB", "").strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text) * 2**20, f"GALAXY_MEMORY_MB={text}"
+    for path in _cgroup_paths:
+        try:
+            value = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if value.isdigit() and int(value) < 2**60:  # "max" or a huge number: no limit
+            return int(value), f"the cgroup limit in {path}"
+    return None
+
+
 def quiet_tensorflow() -> None:
     """Keep TensorFlow's C++ chatter out of the Galaxy job log; call before TensorFlow is imported.
 

@@ -255,6 +255,9 @@ class DecodeCounts:
     conversions: dict[str, int]  # "RGBA to L (alpha dropped)" → images converted so
     resized: int  # images whose size differed from the target
     target: str  # "28x28 (interpolate)"
+    # (decoded bytes, bytes granted, where the grant comes from) when in_memory was true but the decoded images
+    # would not fit in the job's memory, so they were streamed from the on-disk cache instead
+    streamed_for_memory: tuple[int, int, str] | None = None
 
     def merged(self, other: "DecodeCounts") -> "DecodeCounts":
         conversions = Counter(self.conversions)
@@ -267,6 +270,11 @@ class DecodeCounts:
                  for change, count in sorted(self.conversions.items())]
         if self.resized:
             notes.append(f"resized {self.resized} of {self.images} images to {self.target}")
+        if self.streamed_for_memory:
+            needed, granted, source = self.streamed_for_memory
+            notes.append(f"the decoded images need {needed / 2**20:,.1f} MiB, more than half of the "
+                         f"{granted / 2**20:,.0f} MiB this job may use ({source}); they were decoded into the "
+                         "on-disk cache and are streamed from it, as with in_memory: false")
         return tuple(notes)
 
 
