@@ -22,10 +22,10 @@ import numpy as np
 
 from .. import __version__
 from ..config.schema import ExperimentConfig
-from ..runtime import granted_memory
 from ..errors import DataError
 from ..options import DataOptions
 from ..results import SPLIT_NAMES, DatasetSummary
+from ..runtime import granted_memory
 from ..wording import MAX_LISTED, plural
 from .archive import ArchiveLimits, ExtractedArchive, extract_archive
 from .cache import CACHE_NAME, decode_to_cache, is_streamed
