@@ -8,7 +8,9 @@ failure replays, and sized so each property runs in seconds on a 2-core machine.
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -61,3 +63,11 @@ def check_refusal(err: UserInputError, *culprits: str) -> str:
     if culprits:
         assert any(c in message for c in culprits), f"message names none of {culprits}: {message}"
     return message
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose IHDR declares width x height but holds almost no data (a 'huge header')."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")

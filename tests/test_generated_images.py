@@ -4,11 +4,8 @@ we can write.  Every image decodes to the spec's (H, W, C) uint8 or is refused n
 
 from __future__ import annotations
 
-import struct
-import zlib
-
 import numpy as np
-from generated import check_refusal, encoded, generated
+from generated import check_refusal, encoded, generated, png_declaring
 from hypothesis import event, given
 from hypothesis import strategies as st
 from PIL import Image
@@ -19,14 +16,6 @@ from ludwig_mnist.errors import UserInputError
 
 MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16", "I", "F", "YCbCr", "LAB", "HSV"]
 FORMATS = ["PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM", "ICO"]
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A PNG whose IHDR declares width x height but holds almost no data (a 'huge header')."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
 
 
 @st.composite

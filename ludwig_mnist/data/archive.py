@@ -232,6 +232,9 @@ def _extract_zip(archive: Path, job: _Extraction) -> None:
         plan: list[tuple[zipfile.ZipInfo, tuple[str, ...], str]] = []
         total = 0
         for info in infos:
+            if "\x00" in info.orig_filename:  # zipfile cuts the name at the NUL: the file would land elsewhere
+                raise ArchiveError(f"{name}: entry {shown(info.orig_filename)} has a NUL character in its name; "
+                                   "refusing to extract")
             parts, kind = _safe_parts(info.filename, name), _zip_kind(info)
             if kind == "special":
                 raise ArchiveError(f"{name}: entry {info.filename!r} is a device or pipe, not a file")
