@@ -278,13 +278,16 @@ def main(argv: list[str] | None = None) -> int:
     runtime.quiet_tensorflow()
     args = build_parser().parse_args(argv)
     try:
-        run(args)
+        with runtime.stop_on_signals():
+            run(args)
     except UserInputError as err:
         print(f"error: {err}", file=sys.stderr, flush=True)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    except runtime.Stopped as stop:
+        # The pipelines' finally blocks have removed the staging area: nothing that looks like a result is left.
+        print(f"error: stopped by {stop.name}; nothing was published, partial files were removed",
+              file=sys.stderr, flush=True)
+        return 128 + stop.signum
     return 0
 
 

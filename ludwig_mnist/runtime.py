@@ -6,15 +6,58 @@ setup_process() must run before TensorFlow executes its first op: thread pools c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import __version__
 from .results import RunEnvironment
 from .wording import plural
+
+
+class Stopped(BaseException):
+    """SIGTERM (Galaxy cancelling the job, the batch system's time limit) or SIGINT arrived.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the way up swallows it and every
+    ``finally`` (staging cleanup, the deleting thread's join) runs on the way out.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+
+
+@contextlib.contextmanager
+def stop_on_signals(signums: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)) -> Iterator[None]:
+    """Turn SIGTERM and SIGINT into Stopped in the main thread while the block runs; restore the handlers after.
+
+    The default SIGTERM action kills the process on the spot, leaving the staging area (extracted images,
+    the decode cache, a half-written model) in the output directory.  A second signal while cleaning up is
+    ignored, so the cleanup finishes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread (notebooks, test runners)
+        return
+    stopping = False
+
+    def handler(signum, frame):
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise Stopped(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def granted_cpu_threads() -> int:
@@ -26,6 +69,28 @@ def granted_cpu_threads() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+_cgroup_paths = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")  # v2, v1
+
+
+def granted_memory() -> tuple[int, str] | None:
+    """(bytes, where from) this job may use: Galaxy's GALAXY_MEMORY_MB, else the cgroup's limit; None if unlimited.
+
+    Galaxy sets GALAXY_MEMORY_MB when the job's destination has a memory limit; a container or a batch system
+    enforces its limit through the cgroup, where the kernel's OOM killer ends a job that exceeds it.
+    """
+    text = os.environ.get("GALAXY_MEMORY_MB", "").strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text) * 2**20, f"GALAXY_MEMORY_MB={text}"
+    for path in _cgroup_paths:
+        try:
+            value = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if value.isdigit() and int(value) < 2**60:  # "max" or a huge number: no limit
+            return int(value), f"the cgroup limit in {path}"
+    return None
 
 
 def quiet_tensorflow() -> None:

@@ -20,7 +20,7 @@ from .. import __version__
 from ..config.load import parse_config
 from ..config.schema import ExperimentConfig
 from ..data.prepare import Metadata
-from ..errors import ConfigError, ModelError
+from ..errors import ConfigError, ModelError, one_line
 from ..results import ExperimentResult
 from .staging import write_json
 
@@ -116,7 +116,7 @@ class SavedModel:
         try:
             return int(json.loads(progress_file.read_text(encoding="utf-8"))["epoch"])
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
-            raise ModelError(f"training_progress.json of {self.path.name} has no readable epoch ({err})") from None
+            raise ModelError(f"training_progress.json of {self.path.name} has no readable epoch ({one_line(err)})") from None
 
 
 def load_model_dir(model_dir: Path) -> SavedModel:
@@ -134,7 +134,11 @@ def load_model_dir(model_dir: Path) -> SavedModel:
         hyper = json.loads((model_dir / "model_hyperparameters.json").read_text(encoding="utf-8"))
         meta_json = json.loads((model_dir / "training_set_metadata.json").read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
-        raise ModelError(f"model directory {model_dir.name}: a JSON part is unreadable ({err})") from None
+        raise ModelError(f"model directory {model_dir.name}: a JSON part is unreadable ({one_line(err)})") from None
+    for part, document in (("model_hyperparameters.json", hyper), ("training_set_metadata.json", meta_json)):
+        if not isinstance(document, dict):
+            raise ModelError(f"{part} of {model_dir.name} holds a JSON {type(document).__name__}, not the mapping a "
+                             "ludwig_model writes; was another file uploaded as this part?")
     version = hyper.pop("ludwig_mnist_version", None)
     model_format = hyper.pop("ludwig_mnist_model_format", None)
     if model_format != MODEL_FORMAT:
@@ -148,8 +152,11 @@ def load_model_dir(model_dir: Path) -> SavedModel:
         raise ModelError(f"model_hyperparameters.json of {model_dir.name}: {err}") from None
     try:
         metadata = Metadata.from_json(meta_json, config.input_feature.name, config.output_feature.name)
-    except (KeyError, TypeError, ValueError) as err:
-        raise ModelError(f"training_set_metadata.json of {model_dir.name} lacks {err}") from None
+    except KeyError as err:
+        raise ModelError(f"training_set_metadata.json of {model_dir.name} lacks {one_line(err)}") from None
+    except (TypeError, ValueError, AttributeError) as err:
+        raise ModelError(f"training_set_metadata.json of {model_dir.name} is not in the layout a ludwig_model writes "
+                         f"({one_line(err)})") from None
     image = metadata.image
     model = build_model(config, (image.height, image.width, image.num_channels), len(metadata.class_names))
     with tempfile.TemporaryDirectory() as scratch:

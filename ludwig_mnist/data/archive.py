@@ -10,6 +10,8 @@ cannot smuggle more data past the limits.  Links are never created or followed.
 
 from __future__ import annotations
 
+import errno
+import io
 import lzma
 import stat
 import tarfile
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from ..errors import ArchiveError, OutputError
+from ..errors import ArchiveError, UserInputError, disk_full, one_line, shown, write_failed
 from ..wording import listed, plural
 from .paths import UnsafePath, safe_parts
 from .sniff import not_an_archive, sniff_format
@@ -109,6 +111,8 @@ class _Extraction:
         self.links: list[str] = []
         self.metadata_skipped = 0
         self.made_dirs: set[Path] = set()  # saves a mkdir call per file: 70k files share 20 folders
+        self.declared_total = 0  # uncompressed bytes the headers declare (pass 1), for a full disk's message
+        self.planned: set[tuple[str, ...]] = set()  # file paths seen in pass 1 (duplicates are refused)
 
     def copy(self, source: BinaryIO, parts: tuple[str, ...], declared_size: int, entry_name: str) -> None:
         """Stream one member to dest/parts, refusing more bytes than its header declared.
@@ -117,6 +121,15 @@ class _Extraction:
         become OutputError so that a full disk is not blamed on the archive.
         """
         target = self.dest.joinpath(*parts)
+        try:
+            self._copy(source, target, declared_size, entry_name)
+        except OSError as error:  # buffered bytes that no longer fit surface when the file is closed
+            if not disk_full(error):
+                raise
+            raise self._write_failed(target, error, entry_name) from None
+        self.file_count += 1
+
+    def _copy(self, source: BinaryIO, target: Path, declared_size: int, entry_name: str) -> None:
         written = 0
         with self._open_target(target, entry_name) as out:
             while chunk := source.read(_COPY_CHUNK):
@@ -135,8 +148,7 @@ class _Extraction:
                 try:
                     out.write(chunk)
                 except OSError as error:
-                    raise OutputError(f"cannot write extracted file {target}: {error.strerror}") from None
-        self.file_count += 1
+                    raise self._write_failed(target, error, entry_name) from None
 
     def _open_target(self, target: Path, entry_name: str) -> BinaryIO:
         try:
@@ -147,7 +159,7 @@ class _Extraction:
         except (NotADirectoryError, IsADirectoryError, FileExistsError):
             raise self._clash(entry_name) from None
         except OSError as error:
-            raise OutputError(f"cannot write extracted file {target}: {error.strerror}") from None
+            raise self._write_failed(target, error, entry_name) from None
 
     def make_dir(self, parts: tuple[str, ...], entry_name: str) -> None:
         try:
@@ -155,7 +167,24 @@ class _Extraction:
         except (NotADirectoryError, FileExistsError):
             raise self._clash(entry_name) from None
         except OSError as error:
-            raise OutputError(f"cannot create folder {self.dest.joinpath(*parts)}: {error.strerror}") from None
+            raise self._write_failed(self.dest.joinpath(*parts), error, entry_name) from None
+
+    def _write_failed(self, target: Path, error: OSError, entry_name: str) -> UserInputError:
+        """A name this file system cannot hold is the archive's problem; a full disk or a read-only one is not."""
+        if error.errno in (errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL):
+            return ArchiveError(f"{self.display_name}: entry {shown(entry_name)} cannot be created on this file "
+                                f"system ({error.strerror}); rename it in the archive")
+        # Declared bytes, not blocks: small files take a whole block each, so the disk may need more than this.
+        what = (f"extracting {self.display_name} ({plural(len(self.planned), 'file')}, "
+                f"{self.declared_total:,} bytes of data)")
+        return write_failed(target, error, None, what)
+
+    def check_unique(self, parts: tuple[str, ...], entry_name: str) -> None:
+        """Refuse a second file entry of the same path: which copy wins is the tool's choice, not the user's."""
+        if parts in self.planned:
+            raise ArchiveError(f"{self.display_name}: entry {entry_name!r} appears twice in the archive (which copy "
+                               "is meant is ambiguous); re-create the archive with each file once")
+        self.planned.add(parts)
 
     def _clash(self, entry_name: str) -> ArchiveError:
         return ArchiveError(f"{self.display_name}: entry {entry_name!r} is both a file and a folder in the archive")
@@ -184,7 +213,7 @@ class _Extraction:
 def _zip_kind(info: zipfile.ZipInfo) -> str:
     """'dir', 'file', 'symlink' or 'special', from the unix mode in external_attr (if any)."""
     mode = info.external_attr >> 16
-    if info.is_dir() or stat.S_ISDIR(mode):
+    if info.filename.endswith("/") or stat.S_ISDIR(mode):  # not is_dir(): it raises IndexError on an empty name
         return "dir"
     if not stat.S_IFMT(mode) or stat.S_ISREG(mode):  # no unix mode (Windows tools) means a file
         return "file"
@@ -196,24 +225,31 @@ def _extract_zip(archive: Path, job: _Extraction) -> None:
     try:
         bundle = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise ArchiveError(f"{name}: is not a readable zip archive ({error})") from None
+        raise ArchiveError(f"{name}: is not a readable zip archive ({one_line(error)})") from None
     with bundle:
         infos = bundle.infolist()
         # Pass 1: check every entry before a single byte is written.
         plan: list[tuple[zipfile.ZipInfo, tuple[str, ...], str]] = []
         total = 0
         for info in infos:
+            if "\x00" in info.orig_filename:  # zipfile cuts the name at the NUL: the file would land elsewhere
+                raise ArchiveError(f"{name}: entry {shown(info.orig_filename)} has a NUL character in its name; "
+                                   "refusing to extract")
             parts, kind = _safe_parts(info.filename, name), _zip_kind(info)
             if kind == "special":
                 raise ArchiveError(f"{name}: entry {info.filename!r} is a device or pipe, not a file")
             if _is_macos_metadata(parts):
                 job.metadata_skipped += 1
                 continue
+            if kind == "file" and not parts:
+                raise ArchiveError(f"{name}: entry {info.filename!r} is a file without a name; refusing to extract")
             if kind == "file":
+                job.check_unique(parts, info.filename)
                 total += info.file_size
                 _check_ratio(f"{name}: entry {info.filename!r}", info.file_size, info.compress_size, job.limits)
             plan.append((info, parts, kind))
         _check_totals(name, len(infos), total, archive.stat().st_size, job.limits)
+        job.declared_total = total
 
         # Pass 2: stream regular files; read link targets without creating links.
         for info, parts, kind in plan:
@@ -228,10 +264,10 @@ def _extract_zip(archive: Path, job: _Extraction) -> None:
                     else:
                         job.copy(source, parts, info.file_size, info.filename)
             except (zipfile.BadZipFile, zlib.error, EOFError, lzma.LZMAError) as error:
-                raise ArchiveError(f"{name}: entry {info.filename!r} is corrupt or truncated ({error})") from None
+                raise ArchiveError(f"{name}: entry {info.filename!r} is corrupt or truncated ({one_line(error)})") from None
             except (NotImplementedError, RuntimeError) as error:  # unsupported compression; encrypted
                 raise ArchiveError(
-                    f"{name}: entry {info.filename!r} cannot be read ({error}); "
+                    f"{name}: entry {info.filename!r} cannot be read ({one_line(error)}); "
                     "re-create the zip with standard Deflate and no password"
                 ) from None
 
@@ -254,6 +290,23 @@ def _checked_tar_members(bundle: tarfile.TarFile, job: _Extraction, compressed: 
         yield member
 
 
+def _read_to_end(bundle: tarfile.TarFile, job: _Extraction) -> None:
+    """Read a compressed tar's stream to its end, so that gzip's CRC and length check runs.
+
+    tarfile stops reading after the last member, so a flipped byte in a .tar.gz otherwise extracts silently
+    as damaged pixels.  The tail counts against the size limit (a bomb can hide there too).
+    """
+    stream = bundle.fileobj
+    if not hasattr(stream, "read") or isinstance(stream, (io.BufferedReader, io.FileIO)):
+        return  # an uncompressed tar: no checksum to verify
+    tail = 0  # the tar's end blocks and padding (10 KiB usually): read, never written, not in total_bytes
+    while chunk := stream.read(_COPY_CHUNK):
+        tail += len(chunk)
+        if job.written_total + tail > job.limits.max_total_bytes:
+            raise _over_limit(f"{job.display_name}: unpacks to more than {job.limits.max_total_bytes:,} bytes",
+                              MAX_BYTES_FLAG)
+
+
 def _extract_tar(archive: Path, job: _Extraction) -> None:
     name = job.display_name
     try:
@@ -269,7 +322,10 @@ def _extract_tar(archive: Path, job: _Extraction) -> None:
                 elif _is_macos_metadata(parts):
                     job.metadata_skipped += 1
                 elif (member.isreg() or member.isdir()) and parts:
+                    if member.isreg():
+                        job.check_unique(parts, member.name)
                     plan.append((member, parts))
+            job.declared_total = sum(member.size for member, _ in plan if member.isreg())
             # Pass 2: stream the regular files.
             for member, parts in plan:
                 if member.isdir():
@@ -277,9 +333,10 @@ def _extract_tar(archive: Path, job: _Extraction) -> None:
                     continue
                 with bundle.extractfile(member) as source:
                     job.copy(source, parts, member.size, member.name)
+            _read_to_end(bundle, job)
     except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError) as error:
         # OutputError/ArchiveError are not OSErrors, so they pass through untouched.
-        raise ArchiveError(f"{name}: is a damaged or truncated tar archive ({error})") from None
+        raise ArchiveError(f"{name}: is a damaged or truncated tar archive ({one_line(error)})") from None
 
 
 # ---------------------------------------------------------------------------

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, OutputError, disk_full, write_failed
 from .images import DEFAULT_MAX_IMAGE_PIXELS, DecodeCounts, ImageSpec, decode_images
 
 CACHE_NAME = "images.npy"
@@ -146,6 +147,25 @@ def decode_to_cache(paths: Sequence[Path], spec: ImageSpec, cache_path: Path, *,
     ``decode_images``, without ever holding more than ``chunk_bytes`` of them."""
     cache_path = Path(cache_path)
     shape = (len(paths), spec.height, spec.width, spec.num_channels)
+    row_bytes = math.prod(shape[1:])
+    needed = len(paths) * row_bytes
+    free = shutil.disk_usage(cache_path.parent).free
+    if needed > free:  # the file is sparse until written: without this check the disk fills half-way through
+        raise OutputError(f"no space left for the image cache {cache_path}: {len(paths):,} images of "
+                          f"{spec.height}x{spec.width}x{spec.num_channels} need {needed:,} bytes, {free:,} bytes are "
+                          "free; free some space, give the job a larger working directory, or set in_memory: true "
+                          "if the decoded images fit in memory")
+    try:
+        return _write_cache(paths, spec, cache_path, shape, resize_method, num_workers, sources, max_image_pixels,
+                            chunk_bytes)
+    except OSError as error:
+        if not disk_full(error):
+            raise
+        raise write_failed(cache_path, error, needed, "the image cache") from None
+
+
+def _write_cache(paths, spec, cache_path, shape, resize_method, num_workers, sources, max_image_pixels,
+                 chunk_bytes) -> tuple[DiskImages, DecodeCounts]:
     # open_memmap writes the .npy header and sizes the file; rows then go in with plain writes (no mapping,
     # so written pages count against the page cache, not this process).
     header = np.lib.format.open_memmap(cache_path, mode="w+", dtype=np.uint8, shape=shape)

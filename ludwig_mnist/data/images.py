@@ -29,7 +29,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import DataError
+from ..errors import DataError, one_line
 from ..wording import plural
 from .sniff import describe_format, sniff_format
 
@@ -98,7 +98,7 @@ def _unreadable(name: str, path: Path, error: Exception) -> DataError:
         if found.endswith("image"):
             return DataError(f"{name}: corrupt or truncated {found} (Pillow cannot identify it)")
         return DataError(f"{name}: is not an image, it is {describe_format(found)}")
-    return DataError(f"{name}: corrupt or truncated image ({error})")
+    return DataError(f"{name}: corrupt or truncated image ({one_line(error)})")
 
 
 @contextmanager
@@ -264,6 +264,9 @@ class DecodeCounts:
     conversions: dict[str, int]  # "RGBA to L (alpha dropped)" → images converted so
     resized: int  # images whose size differed from the target
     target: str  # "28x28 (interpolate)"
+    # (decoded bytes, bytes granted, where the grant comes from) when in_memory was true but the decoded images
+    # would not fit in the job's memory, so they were streamed from the on-disk cache instead
+    streamed_for_memory: tuple[int, int, str] | None = None
 
     def merged(self, other: "DecodeCounts") -> "DecodeCounts":
         conversions = Counter(self.conversions)
@@ -276,6 +279,11 @@ class DecodeCounts:
                  for change, count in sorted(self.conversions.items())]
         if self.resized:
             notes.append(f"resized {self.resized} of {self.images} images to {self.target}")
+        if self.streamed_for_memory:
+            needed, granted, source = self.streamed_for_memory
+            notes.append(f"the decoded images need {needed / 2**20:,.1f} MiB, more than half of the "
+                         f"{granted / 2**20:,.0f} MiB this job may use ({source}); they were decoded into the "
+                         "on-disk cache and are streamed from it, as with in_memory: false")
         return tuple(notes)
 
 
@@ -320,7 +328,7 @@ class _ChunkDecoder:
                     try:
                         converted, change = _convert_mode(image, target)
                     except ValueError as error:
-                        raise DataError(f"{name}: image mode {image.mode} cannot be converted ({error})") from None
+                        raise DataError(f"{name}: image mode {image.mode} cannot be converted ({one_line(error)})") from None
                     if change:
                         conversions[change] += 1
                     if converted.size == expected:
@@ -368,10 +376,15 @@ def decode_images(
         if num_workers <= 1 or seconds_per_image < PARALLEL_MIN_SECONDS_PER_IMAGE:
             results += [decoder.decode_range(start, stop) for start, stop in ranges[1:]]
         else:
-            with ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="decode") as pool:
+            pool = ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="decode")
+            try:
                 futures = [pool.submit(decoder.decode_range, start, stop) for start, stop in ranges[1:]]
                 # result() re-raises a worker's DataError here, in the caller's thread.
                 results += [future.result() for future in futures]
+            finally:
+                # On an error or a signal (SIGTERM from Galaxy, Ctrl-C), drop the queued chunks instead of
+                # decoding them all before the exception can leave: a cancelled job stops within a chunk.
+                pool.shutdown(wait=True, cancel_futures=True)
 
     conversions: Counter[str] = Counter()
     resized = 0

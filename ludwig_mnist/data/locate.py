@@ -7,7 +7,7 @@ import unicodedata
 from pathlib import Path, PurePosixPath
 from typing import Sequence
 
-from ..errors import DataError
+from ..errors import DataError, shown
 from ..wording import MAX_LISTED, listed
 from .archive import ExtractedArchive
 from .paths import UnsafePath, safe_parts
@@ -22,7 +22,7 @@ def table_path(raw: str, where: str, outside: str, rule: str) -> str:
         return str(PurePosixPath(*safe_parts(raw)))
     except UnsafePath as unsafe:
         problem = "is absolute" if unsafe.reason == "absolute" else f"points outside {outside}"
-        raise DataError(f"{where}: image path {raw!r} {problem}; paths must be {rule}") from None
+        raise DataError(f"{where}: image path {shown(raw)} {problem}; paths must be {rule}") from None
 
 
 def locate_images(
@@ -49,7 +49,7 @@ def locate_images(
             variants += [unicodedata.normalize(form, relative) for form in ("NFC", "NFD")]
         found = next((base / v for v in variants for base in bases if os.path.isfile(os.path.join(base, v))), None)
         if found is None:
-            missing.append(f"line {line}: {raw!r}")
+            missing.append(f"line {line}: {shown(raw)}")
         else:
             located.append(found)
     if missing:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import DataError, OutputError
+from ..errors import DataError, OutputError, one_line
 
 ZIP_NAME = "mnist_images.zip"
 CSV_NAME = "mnist_dataset.csv"
@@ -63,7 +63,7 @@ def read_idx(path: Path) -> np.ndarray:
     except FileNotFoundError:
         raise DataError(f"{path}: IDX file not found") from None
     except (OSError, EOFError) as error:
-        raise DataError(f"{path}: is not a readable gzip-compressed IDX file ({error})") from None
+        raise DataError(f"{path}: is not a readable gzip-compressed IDX file ({one_line(error)})") from None
     if len(raw) < 4 or raw[0:2] != b"\x00\x00" or raw[2] not in _IDX_DTYPES or not 1 <= raw[3] <= 8:
         raise DataError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'none'})")
     ndim = raw[3]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -25,10 +25,11 @@ from ..config.schema import ExperimentConfig
 from ..errors import DataError
 from ..options import DataOptions
 from ..results import SPLIT_NAMES, DatasetSummary
+from ..runtime import granted_memory
 from ..wording import MAX_LISTED, plural
 from .archive import ArchiveLimits, ExtractedArchive, extract_archive
 from .binary import BOOL_NAMES, binary_index, binary_vocabulary
-from .cache import CACHE_NAME, decode_to_cache
+from .cache import CACHE_NAME, decode_to_cache, is_streamed
 from .folders import folder_table
 from .images import DEFAULT_MAX_IMAGE_PIXELS, ImageSpec, decode_images, infer_image_spec
 from .locate import locate_images
@@ -42,6 +43,7 @@ from .table import (
     require_column,
 )
 
+MEMORY_SHARE_FOR_PIXELS = 0.5  # of the job's memory grant, before in_memory: true streams instead
 EXTRACTED_DIR = "raw_data"  # the archive is extracted to work_dir/EXTRACTED_DIR
 POOLED_SPLIT = "training"  # prepare_data(pooled=True) puts every row here, for k-fold to deal into folds
 
@@ -160,11 +162,16 @@ def decode(paths: Sequence[Path], spec: ImageSpec, *, in_memory: bool, resize_me
     """(N, H, W, C) uint8 pixels in ``paths`` order: an array, or (in_memory false) DiskImages of the on-disk
     cache in work_dir; plus the DecodeCounts.  The cache is decoded chunk by chunk, so memory stays bounded."""
     limit = max_image_pixels or DEFAULT_MAX_IMAGE_PIXELS
-    if in_memory:
+    needed = len(paths) * spec.height * spec.width * spec.num_channels
+    granted = granted_memory()
+    # Half the grant for the pixels: TensorFlow, the model and the batches it copies need the rest.
+    too_big = in_memory and granted is not None and needed > granted[0] * MEMORY_SHARE_FOR_PIXELS
+    if in_memory and not too_big:
         return decode_images(paths, spec, resize_method=resize_method, num_workers=num_workers, sources=sources,
                              max_image_pixels=limit)
-    return decode_to_cache(paths, spec, Path(work_dir) / CACHE_NAME, resize_method=resize_method,
-                           num_workers=num_workers, sources=sources, max_image_pixels=limit)
+    images, counts = decode_to_cache(paths, spec, Path(work_dir) / CACHE_NAME, resize_method=resize_method,
+                                     num_workers=num_workers, sources=sources, max_image_pixels=limit)
+    return images, (replace(counts, streamed_for_memory=(needed, *granted)) if too_big else counts)
 
 
 # ---------------------------------------------------------------- the whole stage
@@ -289,7 +296,7 @@ def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path,
     notes += list(counts.notes())
     timings["decode"] = time.perf_counter() - start
     log(f"decoded {len(paths)} images to {spec.height}x{spec.width}x{spec.num_channels} "
-        f"{'' if pre.in_memory else 'into an on-disk cache (in_memory: false) '}"
+        f"{'into an on-disk cache ' if is_streamed(images) else ''}"
         f"in {timings['decode']:.1f} s ({len(paths) / max(timings['decode'], 1e-9):.0f} images/s)")
 
     splits, offset = {}, 0

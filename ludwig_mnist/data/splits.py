@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from ..config.schema import ExperimentConfig
-from ..errors import DataError
+from ..errors import DataError, shown
+from ..wording import plural
 from .table import line_numbers, require_column
 
 SPLIT_CODES = {0: "training", 1: "validation", 2: "test"}
@@ -27,9 +28,10 @@ def fixed_split(table: pd.DataFrame, column: str, dataset_name: str) -> np.ndarr
     bad = ~codes.isin([0, 1, 2])
     if bad.any():
         lines = line_numbers(table)
-        rows = [f"line {lines[i]} ({raw[i]!r})" for i in np.flatnonzero(bad.to_numpy())[:5]]
+        rows = [f"line {lines[i]} ({shown(raw[i])})" for i in np.flatnonzero(bad.to_numpy())[:5]]
         raise DataError(f"dataset {dataset_name}: column '{column}' must hold 0 (training), 1 (validation) "
-                        f"or 2 (test); {int(bad.sum())} rows do not, first: {', '.join(rows)}")
+                        f"or 2 (test); {plural(int(bad.sum()), 'row')} {'does' if bad.sum() == 1 else 'do'} not, first: "
+                        f"{', '.join(rows)}")
     return codes.to_numpy().astype(np.int64)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, one_line, shown
 
 LINE_COLUMN = "\x00csv_line"  # internal; a name no CSV header can collide with
 MISSING_LABEL_VALUES = ["", "nan", "NaN", "NA", "null", "None"]
@@ -31,13 +31,39 @@ def read_table(path: Path, data_format: str = "auto") -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(f"dataset {path.name} is empty: expected a header line such as 'image_path,label,split' "
                         "and one row per image") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as err:
+    except UnicodeDecodeError as err:
+        raise DataError(f"dataset {path.name} is not UTF-8 text{_encoding_hint(path)} (byte 0x{err.object[err.start]:02x} "
+                        f"at position {err.start:,}); save it as UTF-8 (CSV UTF-8 in Excel)") from None
+    except (pd.errors.ParserError, csv.Error) as err:
         raise DataError(f"dataset {path.name} is not a readable {data_format.upper()} file: "
-                        f"{str(err).strip().splitlines()[-1]}") from None
+                        f"{one_line(str(err).strip().splitlines()[-1])}") from None
     table.columns = [str(c).strip() for c in table.columns]
+    _check_delimiter(table, path.name, sep)
     if table.empty:
-        raise DataError(f"dataset {path.name} has a header ({', '.join(table.columns)}) but no rows")
+        raise DataError(f"dataset {path.name} has a header ({one_line(', '.join(table.columns))}) but no rows")
     return table
+
+
+def _encoding_hint(path: Path) -> str:
+    """', it is UTF-16' when the file starts with a UTF-16 byte-order mark (Excel's "Unicode text")."""
+    with open(path, "rb") as handle:
+        start = handle.read(2)
+    return ", it is UTF-16" if start in (b"\xff\xfe", b"\xfe\xff") else ""
+
+
+def _check_delimiter(table: pd.DataFrame, name: str, sep: str) -> None:
+    """A single column whose name holds another delimiter: the table is ';'- or '|'-separated, or read as the
+    wrong format; say so instead of 'no column image_path'."""
+    if len(table.columns) != 1:
+        return
+    header = table.columns[0]
+    for other, label in ((",", "comma"), ("\t", "tab"), (";", "semicolon"), ("|", "pipe")):
+        if other != sep and other in header:
+            fix = ("give --data_format csv" if other == "," else "give --data_format tsv" if other == "\t"
+                   else "save it with commas or tabs between the columns")
+            raise DataError(f"dataset {name}: the header {shown(header)} is one column when read with "
+                            f"{'tabs' if sep == chr(9) else 'commas'} between the columns, but it holds {label}s; "
+                            f"{fix}")
 
 
 def require_column(table: pd.DataFrame, column: str, role: str, dataset_name: str) -> None:

@@ -23,7 +23,7 @@ from ..data.prepare import (
     preparation_key,
     prepare_data,
 )
-from ..errors import ConfigError
+from ..errors import ConfigError, disk_full
 from ..options import RunOptions
 from ..results import ExperimentResult
 from .experiment import train_and_write
@@ -98,6 +98,10 @@ def run_compare(search: GridSearch, options: RunOptions,
                              time.perf_counter() - start)
         staging.publish()
         return runs, best
+    except OSError as err:  # a full disk while writing: one line with the figures; anything else is a bug
+        if not disk_full(err):
+            raise
+        raise staging.out_of_space(err) from None
     finally:
         for thread in deleting:
             thread.join()

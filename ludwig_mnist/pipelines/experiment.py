@@ -28,7 +28,7 @@ from ..artifacts.tables import (
 from ..config.schema import ExperimentConfig
 from ..data.prepare import PreparedData, discard_extracted, prepare_data
 from ..data.splits import CODE_OF_SPLIT
-from ..errors import ConfigError, ModelError
+from ..errors import ConfigError, ModelError, disk_full
 from ..evaluate_binary import evaluate_feature, summary_line
 from ..options import RunOptions
 from ..report.examples import misclassified_examples, training_examples
@@ -61,6 +61,10 @@ def run_experiment(config: ExperimentConfig, options: RunOptions, log: Log = pri
         staging.publish()
         log(f"done in {time.perf_counter() - wall_start:.1f} s; results in {Path(options.output_directory)}")
         return result
+    except OSError as err:  # a full disk while writing: one line with the figures; anything else is a bug
+        if not disk_full(err):
+            raise
+        raise staging.out_of_space(err) from None
     finally:
         if deleting is not None:
             deleting.join()

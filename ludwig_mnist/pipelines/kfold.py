@@ -21,7 +21,7 @@ from ..config.schema import ExperimentConfig
 from ..data.cache import take_rows
 from ..data.prepare import POOLED_SPLIT, SplitData, discard_extracted, prepare_data
 from ..data.splits import SPLIT_CODES, assign_folds, fold_codes
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, disk_full
 from ..evaluate import (
     evaluate_predictions,
     test_statistics_json,
@@ -122,6 +122,10 @@ def run_kfold(config: ExperimentConfig, options: RunOptions, k: int,
         log("k-fold: " + ", ".join(f"{name} {v['mean']:.4f} ± {v['std']:.4f}" for name, v in summary.items()
                                    if name in ("accuracy_micro", "loss", "f1_macro")))
         return statistics
+    except OSError as err:  # a full disk while writing: one line with the figures; anything else is a bug
+        if not disk_full(err):
+            raise
+        raise staging.out_of_space(err) from None
     finally:
         if deleting is not None:
             deleting.join()

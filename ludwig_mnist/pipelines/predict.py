@@ -39,7 +39,7 @@ from ..data.cache import take_rows
 from ..data.locate import locate_images, table_path
 from ..data.prepare import decode, extract
 from ..data.table import read_table, require_column
-from ..errors import DataError
+from ..errors import DataError, disk_full
 from ..evaluate import UNSEEN_LABEL, test_statistics_json
 from ..evaluate_binary import evaluate_feature, summary_line
 from ..options import DataOptions, PredictOptions
@@ -227,6 +227,10 @@ def run_predict(options: PredictOptions, log: Callable[[str], None] = print) -> 
         staging.publish()
         log(f"done in {time.perf_counter() - wall_start:.1f} s; results in {Path(options.output_directory)}")
         return PredictResult(len(images), evaluation, tuple(notes), images_per_second, batch_size)
+    except OSError as err:  # a full disk while writing: one line with the figures; anything else is a bug
+        if not disk_full(err):
+            raise
+        raise staging.out_of_space(err) from None
     finally:
         staging.cleanup()
 
