@@ -295,6 +295,11 @@ def parse_encoder(value, path):
         fail(path, value, "a mapping with a 'type' key")
     value = dict(value)
     kind = value.get("type", "stacked_cnn")
+    # Ludwig's _upgrade_legacy_image_encoders: these keys mark its own legacy networks, not torchvision's
+    if kind == "resnet" and "resnet_size" in value:
+        kind = "_resnet_legacy"
+    elif kind == "vit" and "num_hidden_layers" in value:
+        kind = "_vit_legacy"
     if kind in ENCODER_SHORTHANDS:
         value["type"], variant = ENCODER_SHORTHANDS[kind]
         value.setdefault("model_variant", variant)
