@@ -64,10 +64,11 @@ def build_family(x, encoder, regularizer=None):
         depth = int(str(variant).split("_")[0])
         base = vgg_features(shape, depth, str(variant).endswith("_bn"), name)
     else:
-        kwargs = {"include_top": False, "weights": None, "input_shape": shape, "name": name}
+        kwargs = {"include_top": False, "weights": None, "input_shape": shape}
         if family != "vgg":
             kwargs["pooling"] = "avg"
         base = getattr(keras.applications, constructor)(**kwargs)
+        base.name = name  # not the name argument: EfficientNetV2 looks its block table up by that name
     _torch_batch_norm_momentum(base)
     base.trainable = encoder.trainable
     x = base(x)
