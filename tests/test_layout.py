@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ludwig_mnist.model.encoders import ENCODERS
+from ludwig_mnist.model.encoders import ENCODER_SHORTHANDS, ENCODERS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = REPO_ROOT / "ludwig_mnist"
@@ -94,31 +94,45 @@ def test_the_size_check_sees_the_whole_package():
 
 # ---------------------------------------------------------------- every registered encoder parses and builds
 
-SLOW_ENCODERS = {"resnet", "resnet101", "resnet152"}  # keras.applications ResNets: seconds per build
-# each type with its default variant, then the other variants by their Ludwig shorthand (vgg19 = vgg, 19)
-ENCODER_CASES = [*ENCODERS, *(f"{name}{variant}" for name, entry in ENCODERS.items()
-                              for variant in entry.variants[1:])]
+# keras.applications networks and the 4096-wide VGG heads: seconds per build (tests/test_encoders.py builds
+# every variant of Ludwig's torchvision families, the big ones marked slow)
+FAST_FAMILY_CASES = {"resnet18", "vgg11", "mobilenetv3", "efficientnet"}
+# each type with its default variant, then the numbered variants by their Ludwig shorthand (vgg19 = vgg, 19)
+ENCODER_CASES = [*ENCODERS, *(name for name in ENCODER_SHORTHANDS
+                              if ENCODER_SHORTHANDS[name][1] != ENCODERS[ENCODER_SHORTHANDS[name][0]].variants[0])]
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_ENCODERS else n
-                                  for n in ENCODER_CASES])
+def _kind(name):
+    return name if name in ENCODERS else ENCODER_SHORTHANDS[name][0]
+
+
+def _case(name):
+    slow = ENCODERS[_kind(name)].variants and name not in FAST_FAMILY_CASES
+    return pytest.param(name, marks=pytest.mark.slow) if slow else name
+
+
+@pytest.mark.parametrize("name", [_case(n) for n in ENCODER_CASES])
 def test_every_encoder_parses_and_builds(name):
     from ludwig_mnist.config.load import parse_config
     from ludwig_mnist.model.build import build_model, layer_rows
+    from ludwig_mnist.model.families import backbone_name
 
-    config = parse_config({"input_features": [{"name": "image_path", "type": "image", "encoder": {"type": name}}],
+    kind = _kind(name)
+    encoder = {"type": name}
+    if ENCODERS[kind].variants:
+        encoder["use_pretrained"] = False  # Ludwig's default true would need ImageNet weights
+    config = parse_config({"input_features": [{"name": "image_path", "type": "image", "encoder": encoder}],
                            "output_features": [{"name": "label", "type": "category"}]})
     encoder = config.input_feature.encoder
-    kind = name.rstrip("0123456789")
     assert encoder.type == kind and type(encoder) is ENCODERS[kind].schema
     model = build_model(config, (32, 32, 1), 3)
     assert model.input_shape == (None, 32, 32, 1)
     assert model.output_shape == (None, 3)
     names = [row.name for row in layer_rows(model)]
     if ENCODERS[kind].variants:
-        variant = int(name[len(kind):] or ENCODERS[kind].variants[0])
+        variant = ENCODER_SHORTHANDS[name][1] if name in ENCODER_SHORTHANDS else ENCODERS[kind].variants[0]
         assert encoder.variant == variant
-        assert f"{kind}{variant}" in names  # the keras.applications network of that depth
+        assert backbone_name(kind, variant) in names  # the backbone of that family and variant
         assert "gray_to_rgb" in names  # these expect RGB input
     else:
         assert "gray_to_rgb" not in names and "upsample_input" not in names and "pad_input" not in names
@@ -126,5 +140,6 @@ def test_every_encoder_parses_and_builds(name):
 
 def test_encoder_cases_cover_the_registry_and_every_variant():
     assert set(ENCODERS) <= set(ENCODER_CASES)
-    assert {"vgg19", "resnet101", "resnet152"} <= set(ENCODER_CASES)
-    assert len(ENCODER_CASES) == len(ENCODERS) + sum(max(len(e.variants) - 1, 0) for e in ENCODERS.values())
+    assert {"vgg19", "resnet18", "resnet101", "resnet152", "densenet201"} <= set(ENCODER_CASES)
+    numbered = sum(isinstance(v, int) for e in ENCODERS.values() for v in e.variants[1:])
+    assert len(ENCODER_CASES) == len(ENCODERS) + numbered

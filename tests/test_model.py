@@ -62,7 +62,7 @@ def test_small_encoders_have_the_textbook_sizes(encoder, params):
 def test_keras_applications_adapt_small_gray_inputs():
     from ludwig_mnist.model.build import input_adaptation
 
-    config = with_encoder({"type": "vgg16"})
+    config = with_encoder({"type": "vgg16", "use_pretrained": False})
     shape, notes = input_adaptation(config, (28, 28, 1))
     assert shape == (32, 32, 3) and any("upsampled" in n for n in notes) and any("grayscale" in n for n in notes)
     model = build_model(config, (28, 28, 1), 10)
@@ -70,9 +70,9 @@ def test_keras_applications_adapt_small_gray_inputs():
     assert "vgg16" in [row.name for row in layer_rows(model)]
 
 
-def test_pretrained_without_a_local_file_is_refused():
-    with pytest.raises(ConfigError, match="never downloads weights"):
-        with_encoder({"type": "resnet50", "use_pretrained": True})
+def test_pretrained_without_keras_weights_or_a_local_file_is_refused():
+    with pytest.raises(ConfigError, match="Keras has no ImageNet weights for vgg 11_bn"):
+        with_encoder({"type": "vgg", "model_variant": "11_bn", "use_pretrained": True})
 
 
 def test_augmentation_is_training_only():

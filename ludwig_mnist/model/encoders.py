@@ -18,6 +18,7 @@ from ..config.checks import (
     a_float,
     a_str,
     an_int,
+    anything,
     build,
     fail,
     one_of,
@@ -43,6 +44,7 @@ from ..config.layers import (
     size,
 )
 from ..errors import ConfigError
+from .families import FAMILIES, NOT_BUILT, not_built_message, variant_message
 
 # ---------------------------------------------------------------- schemas
 
@@ -153,25 +155,30 @@ class LeNetEncoder:
 
 
 @dataclass(frozen=True)
-class KerasApplicationEncoder:
-    """VGG or ResNet from keras.applications, built with weights=None (never downloaded).
+class TorchvisionEncoder:
+    """Ludwig 0.10's torchvision encoders (TVBaseEncoderConfig and each family's model_variant), built in Keras.
 
-    pretrained_weights: a local weights file of the same network without its top
-    (e.g. vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5) for users who have one.
+    use_pretrained (Ludwig's default true): Keras's ImageNet weights, from its cache or downloaded once by
+    Keras (artifacts/weights.py); model_cache_dir: that cache (Keras's cache_dir, default $KERAS_HOME or
+    ~/.keras).  pretrained_weights (this tool's key): a local weights file of the backbone without its top.
+    num_fc_layers/output_size/dropout (this tool's keys, default no layers): an fc stack after Ludwig's output.
     """
 
-    type: str = opt("vgg", one_of("vgg", "resnet"))
-    model_variant: int | None = opt(None, optional(one_of(16, 19, 50, 101, 152)))
-    use_pretrained: bool = opt(False, a_bool)
-    pretrained_weights: str | None = opt(None, optional(a_str))
+    type: str = opt("resnet", one_of(*FAMILIES))
+    model_variant: Any = opt(None, anything)  # checked against the family's list in parse_encoder
+    use_pretrained: bool = opt(True, a_bool)
+    model_cache_dir: str | None = opt(None, optional(a_str))
+    saved_weights_in_checkpoint: bool = opt(False, a_bool, ignored="the model directory always holds every "
+                                            "weight, pretrained or not; predict never fetches weights")
     trainable: bool = opt(True, a_bool)
+    pretrained_weights: str | None = opt(None, optional(a_str))
     num_fc_layers: int = opt(0, an_int(0))
     output_size: int = opt(256, an_int(1))
     dropout: float = opt(0.0, a_float(0.0, 0.999))
 
     @property
-    def variant(self) -> int:
-        return self.model_variant or ENCODERS[self.type].variants[0]
+    def variant(self):
+        return FAMILIES[self.type].variants[0] if self.model_variant is None else self.model_variant
 
 
 # ---------------------------------------------------------------- builders (Keras is imported when they run)
@@ -235,22 +242,12 @@ def build_lenet(x, encoder: LeNetEncoder, regularizer=None):
                              for size in (120, 84)), "encoder_fc", regularizer)
 
 
-def build_keras_application(x, encoder: KerasApplicationEncoder, regularizer=None):
-    """VGG16/19 or ResNet50/101/152 without its top, weights=None (no download), global average pooled.
-
-    A local ``pretrained_weights`` file is loaded afterwards by artifacts.weights (I/O stays out of builders).
-    """
-    import keras
-
+def build_torchvision(x, encoder: TorchvisionEncoder, regularizer=None):
+    """Ludwig's torchvision family at its variant (model/backbones.py), then this tool's optional fc stack."""
+    from .backbones import build_family
     from .blocks import fc_stack
 
-    constructors = {("vgg", 16): keras.applications.VGG16, ("vgg", 19): keras.applications.VGG19,
-                    ("resnet", 50): keras.applications.ResNet50, ("resnet", 101): keras.applications.ResNet101,
-                    ("resnet", 152): keras.applications.ResNet152}
-    base = constructors[(encoder.type, encoder.variant)](include_top=False, weights=None,
-                                                         input_shape=tuple(x.shape[1:]), pooling="avg")
-    base.trainable = encoder.trainable
-    x = base(x)  # (B, features)
+    x = build_family(x, encoder, regularizer)  # (B, F): what Ludwig keeps of the torchvision network
     return fc_stack(x, tuple(FCLayer(output_size=encoder.output_size, dropout=encoder.dropout)
                              for _ in range(encoder.num_fc_layers)), "encoder_fc", regularizer)
 
@@ -270,19 +267,17 @@ class Encoder:
     variants: tuple[int, ...] = ()  # allowed model_variant values, the first is the default
 
 
-# keras.applications refuse inputs smaller than 32x32; LeNet-5 was designed for 32x32 (MNIST padded by 2).
+# keras.applications refuse inputs smaller than 32x32 (InceptionV3 75x75); LeNet-5 was designed for 32x32.
 ENCODERS: dict[str, Encoder] = {
     "stacked_cnn": Encoder(StackedCNNEncoder, build_stacked_cnn),
     "mlp": Encoder(MLPEncoder, build_mlp),
     "lenet": Encoder(LeNetEncoder, build_lenet, min_input_size=32, input_fit="pad"),
-    "vgg": Encoder(KerasApplicationEncoder, build_keras_application, min_input_size=32, rgb_only=True,
-                   variants=(16, 19)),
-    "resnet": Encoder(KerasApplicationEncoder, build_keras_application, min_input_size=32, rgb_only=True,
-                      variants=(50, 101, 152)),
+    **{name: Encoder(TorchvisionEncoder, build_torchvision, min_input_size=family.min_input_size, rgb_only=True,
+                     variants=family.variants) for name, family in FAMILIES.items()},
 }
-# Ludwig's one-word spellings: `type: vgg16` is `type: vgg, model_variant: 16`.
-ENCODER_SHORTHANDS = {f"{name}{variant}": (name, variant)
-                      for name, entry in ENCODERS.items() for variant in entry.variants}
+# Ludwig's one-word spellings of numbered variants: `type: vgg16` is `type: vgg, model_variant: 16`.
+ENCODER_SHORTHANDS = {f"{name}{variant}": (name, variant) for name, entry in ENCODERS.items()
+                      for variant in entry.variants if isinstance(variant, int)}
 
 
 def encoder_fields(kind: str) -> set[str]:
@@ -302,18 +297,27 @@ def parse_encoder(value, path):
     kind = value.get("type", "stacked_cnn")
     if not isinstance(kind, str):
         fail(f"{path}.type", kind, "an encoder name such as 'stacked_cnn'")
+    # Ludwig's _upgrade_legacy_image_encoders: these keys mark its own legacy networks, not torchvision's
+    if kind == "resnet" and "resnet_size" in value:
+        kind = "_resnet_legacy"
+    elif kind == "vit" and "num_hidden_layers" in value:
+        kind = "_vit_legacy"
     if kind in ENCODER_SHORTHANDS:
         value["type"], variant = ENCODER_SHORTHANDS[kind]
         value.setdefault("model_variant", variant)
         kind = value["type"]
+    if kind in NOT_BUILT:
+        raise ConfigError(not_built_message(kind, path))
     one_of(*ENCODERS, *ENCODER_SHORTHANDS)(kind, f"{path}.type")
     entry = ENCODERS[kind]
     encoder = build(entry.schema, value, path)
-    if entry.variants:
-        if encoder.variant not in entry.variants:
-            raise ConfigError(f"config key '{path}.model_variant': {kind} comes in variants "
-                              f"{', '.join(map(str, entry.variants))}, not {encoder.variant}")
-        if encoder.use_pretrained and not encoder.pretrained_weights:
-            raise ConfigError(f"config key '{path}.use_pretrained': this tool never downloads weights; give a local "
-                              f"file of {kind}{encoder.variant} weights (without top) as '{path}.pretrained_weights'")
+    if entry.schema is TorchvisionEncoder:
+        message = variant_message(kind, encoder.variant, path)
+        if message:
+            raise ConfigError(message)
+        if encoder.use_pretrained and not encoder.pretrained_weights \
+                and encoder.variant not in FAMILIES[kind].weights:
+            raise ConfigError(f"config key '{path}.use_pretrained': Keras has no ImageNet weights for {kind} "
+                              f"{encoder.variant} (this tool writes that network itself); give a local weights "
+                              f"file as '{path}.pretrained_weights' or set use_pretrained: false")
     return encoder
