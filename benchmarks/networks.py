@@ -47,8 +47,8 @@ RUNS = [  # (name, encoder or None for the tutorial CNN, augmentation, small or 
     ("mlp 32-32 sigmoid (deeplay)", {"type": "mlp", "fc_layers": [{"output_size": 32, "activation": "sigmoid"}] * 2},
      None, "small"),
     ("lenet-5", {"type": "lenet"}, None, "small"),
-    ("vgg16 (weights=None)", {"type": "vgg16"}, None, "big"),
-    ("resnet50 (weights=None)", {"type": "resnet50"}, None, "big"),
+    ("vgg16 (weights=None)", {"type": "vgg16", "use_pretrained": False}, None, "big"),
+    ("resnet50 (weights=None)", {"type": "resnet50", "use_pretrained": False}, None, "big"),
 ]
 
 

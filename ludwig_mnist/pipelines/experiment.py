@@ -124,7 +124,12 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     image = data.metadata.image
     image_shape = (image.height, image.width, image.num_channels)
     model = build_model(config, image_shape, len(data.metadata.class_names))
-    load_pretrained_weights(model, config)
+    if saved is None:  # a saved model's weights replace the backbone's anyway: no ImageNet file is needed
+        loaded = load_pretrained_weights(model, config)
+        if loaded is not None:
+            notes.append(f"pretrained weights of {loaded.backbone}: {loaded.source}, {Path(loaded.path).name} "
+                         f"(sha256 {loaded.sha256[:12]})")
+            log(f"note: {notes[-1]}")
     for note in input_adaptation(config, image_shape)[1]:
         notes.append(f"model input: {note}")
         log(f"note: {notes[-1]}")
