@@ -18,6 +18,7 @@ pytest: setup browser-setup
 
 galaxy-test: setup
 	./scripts/galaxy_tests.sh
+	./scripts/galaxy_parallel_test.sh
 
 # The Galaxy MNIST tutorial clicked through Galaxy's web UI in headless Chromium (screenshots: tests/galaxy_ui/artifacts/).
 galaxy-ui-test: setup browser-setup

@@ -46,9 +46,9 @@ def main() -> int:
     jobs, outputs = [], []
     for seed in (1, 2):  # submitted back to back: both are queued before either starts
         run = call(url, key, "tools", {"tool_id": "ludwig_experiment", "history_id": history, "inputs": {
-            "config": {"src": "hda", "id": ids["config"]}, "table|source": "dataset",
-            "table|dataset": {"src": "hda", "id": ids["dataset"]}, "raw_data": {"src": "hda", "id": ids["raw_data"]},
-            "advanced|random_seed": seed}})
+            # Galaxy-Ludwig's parameter names, at the top level of the form
+            "config": {"src": "hda", "id": ids["config"]}, "dataset": {"src": "hda", "id": ids["dataset"]},
+            "raw_data": {"src": "hda", "id": ids["raw_data"]}, "random_seed": seed}})
         jobs.append(run["jobs"][0]["id"])
         outputs.append({o["id"] for o in run["outputs"]})
     started = time.monotonic()
