@@ -162,7 +162,7 @@ def test_compare_experiments_report(runs, tmp_path):
     assert "seed &lt;1&gt;" in html and "seed <1>" not in html
     stats = [json.loads((o / "test_statistics.json").read_text())["label"] for o in outs]
     best = max(s["accuracy_micro"] for s in stats)
-    assert f"<strong>{best:.4f} &#9733;</strong>" in html
+    assert f"<strong>{best:.4f} ★</strong>" in html
     frames = [pd.read_csv(o / "predictions.csv", dtype=str) for o in outs]
     same = (frames[0]["label_predictions"] == frames[1]["label_predictions"]).mean()
     assert f"{100 * same:.1f} %" in html
