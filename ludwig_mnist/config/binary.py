@@ -10,9 +10,27 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass
 
 from ..errors import ConfigError
-
-from .checks import a_bool, a_float, a_str, an_int, one_of, only, opt, optional, section, sections
-from .layers import ACTIVATIONS, NORMS, FCLayerEntry, FCStack, fc_stack_of, initializer, norm_params
+from .checks import (
+    a_bool,
+    a_float,
+    a_str,
+    an_int,
+    one_of,
+    only,
+    opt,
+    optional,
+    section,
+    sections,
+)
+from .layers import (
+    ACTIVATIONS,
+    NORMS,
+    FCLayerEntry,
+    FCStack,
+    initializer,
+    norm_params,
+    section_fc_stack,
+)
 
 REDUCTIONS = ("sum", "mean", "avg", "max", "concat", "last", "attention", None)
 
@@ -47,11 +65,7 @@ class BinaryDecoder:
     input_size: int | None = opt(None, optional(an_int(1)), ignored="Ludwig derives it from the combiner output")
 
     def fc_stack(self) -> FCStack:
-        return fc_stack_of(self.fc_layers, self.num_fc_layers, {
-            "output_size": self.fc_output_size, "use_bias": self.fc_use_bias,
-            "weights_initializer": self.fc_weights_initializer, "bias_initializer": self.fc_bias_initializer,
-            "norm": self.fc_norm, "norm_params": self.fc_norm_params, "activation": self.fc_activation,
-            "dropout": self.fc_dropout})
+        return section_fc_stack(self, output_size="fc_output_size")
 
 
 def _binary_missing(value, path):

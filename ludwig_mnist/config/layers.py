@@ -134,6 +134,10 @@ class FCLayer:
     dropout: float = 0.0
 
 
+FC_DEFAULT_KEYS = ("output_size", "use_bias", "weights_initializer", "bias_initializer", "norm", "norm_params",
+                   "activation", "dropout")
+
+
 @dataclass(frozen=True)
 class FCLayerEntry:
     """An entry of ``fc_layers`` as written; absent keys inherit the level above."""
@@ -163,6 +167,15 @@ class FCStack:
     input_norm: str | None = None
     input_norm_params: dict | None = None
     input_dropout: float = 0.0
+
+
+def section_fc_stack(section, prefix: str = "fc_", output_size: str = "output_size") -> FCStack:
+    """The fc stack of a section (encoder, combiner, decoder) that holds its layer defaults as
+    ``<prefix><key>`` (Ludwig's fc_use_bias, fc_norm, ...; the combiner's are unprefixed), its entries as
+    ``fc_layers`` and their count as ``num_fc_layers``; ``output_size`` names its size field."""
+    defaults = {name: getattr(section, output_size if name == "output_size" else prefix + name)
+                for name in FC_DEFAULT_KEYS}
+    return fc_stack_of(section.fc_layers, section.num_fc_layers, defaults)
 
 
 def fc_stack_of(entries, count: int, defaults: dict) -> FCStack:

@@ -15,7 +15,6 @@ from ..results import plain
 from .binary import BinaryOutputFeature
 from .checks import (
     a_bool,
-    only,
     a_float,
     a_str,
     an_int,
@@ -23,12 +22,21 @@ from .checks import (
     fail,
     list_of,
     one_of,
+    only,
     opt,
     optional,
     section,
     sections,
 )
-from .layers import ACTIVATIONS, NORMS, FCLayerEntry, FCStack, fc_stack_of, initializer, norm_params
+from .layers import (
+    ACTIVATIONS,
+    NORMS,
+    FCLayerEntry,
+    FCStack,
+    initializer,
+    norm_params,
+    section_fc_stack,
+)
 from .trainer import NO_EFFECT, TrainerConfig
 
 
@@ -175,11 +183,7 @@ class CategoryDecoder:
                                    "reduce_input belongs to the output feature")
 
     def fc_stack(self) -> FCStack:
-        return fc_stack_of(self.fc_layers, self.num_fc_layers, {
-            "output_size": self.fc_output_size, "use_bias": self.fc_use_bias,
-            "weights_initializer": self.fc_weights_initializer, "bias_initializer": self.fc_bias_initializer,
-            "norm": self.fc_norm, "norm_params": self.fc_norm_params, "activation": self.fc_activation,
-            "dropout": self.fc_dropout})
+        return section_fc_stack(self, output_size="fc_output_size")
 
 
 @dataclass(frozen=True)
@@ -251,11 +255,7 @@ class ConcatCombiner:
     flatten_inputs: bool = opt(False, a_bool, ignored="the encoder output is already flat")
 
     def fc_stack(self) -> FCStack:
-        return fc_stack_of(self.fc_layers, self.num_fc_layers, {
-            "output_size": self.output_size, "use_bias": self.use_bias,
-            "weights_initializer": self.weights_initializer, "bias_initializer": self.bias_initializer,
-            "norm": self.norm, "norm_params": self.norm_params, "activation": self.activation,
-            "dropout": self.dropout})
+        return section_fc_stack(self, prefix="")
 
 
 def _split_type(value, path):

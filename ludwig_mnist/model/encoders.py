@@ -36,11 +36,11 @@ from ..config.layers import (
     FCLayerEntry,
     FCStack,
     conv_padding,
-    fc_stack_of,
     initializer,
     norm_params,
     pool_padding,
     resolve,
+    section_fc_stack,
     size,
 )
 from ..errors import ConfigError
@@ -118,11 +118,7 @@ class StackedCNNEncoder:
         return self.resolved_fc_stack().layers
 
     def resolved_fc_stack(self) -> FCStack:
-        return fc_stack_of(self.fc_layers, self.num_fc_layers, {
-            "output_size": self.output_size, "use_bias": self.fc_use_bias,
-            "weights_initializer": self.fc_weights_initializer, "bias_initializer": self.fc_bias_initializer,
-            "norm": self.fc_norm, "norm_params": self.fc_norm_params, "activation": self.fc_activation,
-            "dropout": self.fc_dropout})
+        return section_fc_stack(self)
 
 
 @dataclass(frozen=True)
