@@ -60,3 +60,31 @@ def locate_images(
             f"the archive's top level holds {listed(top_names) or 'nothing'}"
         )
     return located
+
+
+def locate_in_directory(root: Path, relative_paths: Sequence[str], row_numbers: Sequence[int],
+                        dataset_name: str) -> list[Path]:
+    """Map CSV image paths to files under `root` (the CSV's folder), with the archive's safety rules.
+
+    Absolute paths and `..` are refused (data/paths.py), and so is a link that leads outside `root`.
+    """
+    root = Path(root).resolve()
+    located: list[Path] = []
+    missing: list[str] = []
+    rule = f"relative to the folder of {dataset_name} (or give the images as --raw_data)"
+    for raw, line in zip(relative_paths, row_numbers):
+        relative = table_path(raw, f"{dataset_name} line {line}", f"the folder of {dataset_name}", rule)
+        variants = dict.fromkeys([relative, unicodedata.normalize("NFC", relative),
+                                  unicodedata.normalize("NFD", relative)])
+        found = next((root / v for v in variants if (root / v).is_file()), None)
+        if found is None:
+            missing.append(f"line {line}: {raw!r}")
+            continue
+        if not found.resolve().is_relative_to(root):
+            raise DataError(f"{dataset_name} line {line}: image path {raw!r} is a link to a file outside the "
+                            f"folder of {dataset_name}; refusing to read it")
+        located.append(found)
+    if missing:
+        raise DataError(f"{len(missing)} of {len(relative_paths)} image paths in {dataset_name} do not exist "
+                        f"{rule} (first: {'; '.join(missing[:MAX_LISTED])})")
+    return located

@@ -32,7 +32,7 @@ from .binary import BOOL_NAMES, binary_index, binary_vocabulary
 from .cache import CACHE_NAME, decode_to_cache, is_streamed
 from .folders import folder_table
 from .images import DEFAULT_MAX_IMAGE_PIXELS, ImageSpec, decode_images, infer_image_spec
-from .locate import locate_images
+from .presplit import locate_rows, read_metadata_file, read_split_sets
 from .splits import SPLIT_CODES, assign_splits
 from .table import (
     fill_missing,
@@ -201,8 +201,8 @@ def _class_index(config: ExperimentConfig, labels, like: Metadata | None, datase
         unknown = sorted(set(class_names) - set(like.class_names))
         if unknown:
             raise DataError(f"dataset {dataset_name}: classes {', '.join(map(repr, unknown[:MAX_LISTED]))} are not "
-                            f"among the loaded model's {len(like.class_names)} classes; train a new model for new "
-                            "classes")
+                            f"among the {len(like.class_names)} classes of the loaded model (or training_set_metadata); "
+                            "train a new model for new classes")
         class_names = like.class_names
         frequencies = {name: frequencies.get(name, 0) for name in class_names}
     if len(class_names) < 2:
@@ -229,7 +229,19 @@ def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path,
     extracted, folder_splits = None, False
 
     start = time.perf_counter()
-    if options.dataset is None:
+    if options.training_set_metadata is not None and like is None:
+        like = read_metadata_file(options.training_set_metadata, feature_in.name, feature_out.name)
+        notes.append(f"training_set_metadata {Path(options.training_set_metadata).name}: its "
+                     f"{plural(len(like.class_names), 'class', 'classes')} (in its vocabulary order) and image size "
+                     f"{like.image.height}x{like.image.width}x{like.image.num_channels} are used, as Ludwig does")
+    if options.split_sets is not None:
+        table, sets_note = read_split_sets(options, image_column, label_column)
+        notes.append(sets_note)
+        folder_splits = True  # the split column holds each row's table: explicit splits, as folders' are
+    elif options.dataset is None:
+        if options.raw_data is None:
+            raise DataError("no data: give a dataset table (or training_set), or an image archive in the folder "
+                            "layout train/<class>/..., test/<class>/...")
         extracted, timings["extract"] = extract(options.raw_data, work_dir, options.limits, log)
         notes += list(extracted.notes)
         table, folder_splits, folder_notes = folder_table(extracted.root, image_column, label_column,
@@ -238,7 +250,8 @@ def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path,
         start = time.perf_counter()
     else:
         table = read_table(options.dataset, options.data_format)
-    table = table.assign(**{LINE_COLUMN: np.arange(len(table)) + 2})  # header is line 1
+    if LINE_COLUMN not in table.columns:  # the split sets number each file's lines themselves
+        table = table.assign(**{LINE_COLUMN: np.arange(len(table)) + 2})  # header is line 1
     require_column(table, image_column, "the image input feature", dataset_name)
     require_column(table, label_column, "the output feature", dataset_name)
     for column, pre in ((image_column, feature_in.preprocessing), (label_column, feature_out.preprocessing)):
@@ -268,12 +281,11 @@ def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path,
         notes += split_notes
     timings["read_dataset"] = time.perf_counter() - start
 
-    if extracted is None:
+    if extracted is None and options.raw_data is not None:
         extracted, timings["extract"] = extract(options.raw_data, work_dir, options.limits, log)
         notes += list(extracted.notes)
     sources = tuple(table[image_column].str.strip())
-    paths = locate_images(extracted, sources,
-                          row_numbers=None if options.dataset is None else list(table[LINE_COLUMN]))
+    paths = locate_rows(extracted, table, sources, options)
 
     start = time.perf_counter()
     pre = feature_in.preprocessing
@@ -313,7 +325,7 @@ def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path,
         split_counts={name: (len(splits[name].labels) if name in splits else 0) for name in SPLIT_NAMES},
         class_names=class_names, class_frequencies=frequencies, image_height=spec.height,
         image_width=spec.width, num_channels=spec.num_channels, dataset_name=dataset_name,
-        archive_name=Path(options.raw_data).name, dropped_rows=dropped, notes=tuple(notes))
+        archive_name=options.archive_name, dropped_rows=dropped, notes=tuple(notes))
     for note in notes:
         log(f"note: {note}")
     return PreparedData(metadata, splits, summary, timings)

@@ -40,7 +40,7 @@ Log = Callable[[str], None]
 def run_experiment(config: ExperimentConfig, options: RunOptions, log: Log = print) -> ExperimentResult:
     """One experiment into options.output_directory; nothing there looks like a result unless it succeeded."""
     wall_start = time.perf_counter()
-    for note in config.notes:  # upgraded spellings, keys without effect: before any work, so they are seen
+    for note in (*config.notes, *options.notes):  # upgraded spellings, keys without effect: before any work
         log(f"note: {note}")
     staging = OutputStaging(options.output_directory)
     deleting = None
@@ -100,7 +100,7 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     """Build, train and evaluate a model on prepared data; write experiment_run/ and the report into out_dir."""
     wall_start = time.perf_counter() if wall_start is None else wall_start
     out_dir = Path(out_dir)
-    seed, eval_split = options.random_seed, options.eval_split
+    seed, eval_split = options.random_seed, options.evaluated_split
     timings: dict[str, float] = {}
     start = time.perf_counter()
     environment = runtime.configure(seed)
@@ -114,7 +114,7 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     log(f"ludwig-mnist {environment.versions['ludwig_mnist']} on {environment.device}, "
         f"TensorFlow {environment.versions['tensorflow']}, seed {seed}")
     timings.update(data.timings)
-    notes = list(config.notes) + list(data.summary.notes)
+    notes = list(config.notes) + list(options.notes) + list(data.summary.notes)
     if eval_split not in data.splits:
         notes.append(f"the {eval_split} split is empty: test_statistics.json and predictions.csv are not "
                      "written; metrics are reported for the other splits")
@@ -196,7 +196,7 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     data_options = options.data
     write_json(run_dir / "description.json",
                description_json(result, options.command or tuple(sys.argv),
-                                Path(data_options.dataset).name if data_options.dataset else "(folders of the archive)",
-                                Path(data_options.raw_data).name)
+                                data_options.dataset_name if data_options.dataset or data_options.split_sets
+                                else "(folders of the archive)", data_options.archive_name)
                | {"timings_seconds": {k: round(v, 3) for k, v in timings.items()}})
     return result
