@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(predict, "output_directory", type=Path, required=True, help="where results go")
     _flag(predict, "batch_size", type=_positive_int, default=None,
           help="images per prediction batch (default: the model's trainer.eval_batch_size; 1024 when auto)")
+    _flag(predict, "split", choices=["training", "validation", "test", "full"], default="full",
+          help="rows to predict: full (every row, default) or one split by the model's own fixed or hash split")
     _parallel_flag(predict)
     _limit_flags(predict, defaults)
     _label_flags(predict)
@@ -274,7 +276,8 @@ def run(args: argparse.Namespace) -> None:
         from .pipelines.predict import run_predict
 
         run_predict(PredictOptions(model_path=args.model_path, data=data_options(args),
-                                   output_directory=args.output_directory, batch_size=args.batch_size), log=_log)
+                                   output_directory=args.output_directory, batch_size=args.batch_size,
+                                   split=args.split), log=_log)
     elif args.command in ("render-config", "render_config"):
         render_config_command(args)
     elif args.command == "visualize":

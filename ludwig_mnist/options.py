@@ -105,3 +105,4 @@ class PredictOptions:
     data: DataOptions
     output_directory: Path
     batch_size: int | None = None  # None: the model's trainer.eval_batch_size (1024 when auto)
+    split: str = "full"  # Ludwig's predict --split: full, or the rows of one split by the model's own split

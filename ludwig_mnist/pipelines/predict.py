@@ -9,7 +9,8 @@ says so).
 
 Rows and labels:
 - every row with an image path is predicted; a split column, if any, is only
-  echoed into predictions.csv (Ludwig's `predict --split full`);
+  echoed into predictions.csv (Ludwig's `predict --split full`); `--split test` (or
+  training, validation) keeps the rows of that split by the model's fixed or hash split;
 - rows with an empty image path are dropped (Ludwig's drop_row), with a note;
 - with a label column, the labelled rows are evaluated: test_statistics.json and
   the short HTML report.  Rows with an empty label are still predicted but left
@@ -37,6 +38,7 @@ from ..data.binary import binary_index
 from ..data.cache import take_rows
 from ..data.locate import locate_images, locate_in_directory
 from ..data.prepare import decode, extract
+from ..data.splits import rows_of_split
 from ..data.table import read_table, require_column
 from ..errors import DataError, disk_full
 from ..evaluate import UNSEEN_LABEL, test_statistics_json
@@ -135,6 +137,10 @@ def run_predict(options: PredictOptions, log: Callable[[str], None] = print) -> 
                      "(Ludwig's drop_row)")
     if table.empty:
         raise DataError(f"dataset {dataset_name}: every row has an empty '{image_column}'")
+    if options.split != "full":
+        chosen, split_note = rows_of_split(config, table, options.split, dataset_name)
+        table, lines = table[chosen].reset_index(drop=True), lines[chosen]
+        notes.append(split_note)
     sources = tuple(table[image_column].str.strip())
     split = config.preprocessing.split
     split_column = (split.column or "split") if split.type == "fixed" else "split"
