@@ -188,3 +188,22 @@ def test_tutorial_workflow_test_uses_only_files_in_its_folder():
     dockstore = yaml.safe_load((TUTORIAL / ".dockstore.yml").read_text())
     assert dockstore["workflows"][0]["primaryDescriptorPath"] == "/main_workflow.ga"
     assert dockstore["workflows"][0]["testParameterFiles"] == ["/main_workflow-tests.yml"]
+
+
+# ---------------------------------------------------------------- predict/evaluate --split (Ludwig's)
+
+def test_predict_split_keeps_the_rows_of_the_models_own_split():
+    from ludwig_mnist.data.splits import rows_of_split
+
+    table = pd.DataFrame({"image_path": list("abcde"), "label": list("xyxyx"), "split": ["0", "2", "1", "2", "0"]})
+    mask, note = rows_of_split(config(), table, "test", "d.csv")
+    assert mask.tolist() == [False, True, False, True, False]
+    assert note == "split test: 2 rows of 5 (column 'split' = 2)"
+    assert rows_of_split(config(), table, "training", "d.csv")[0].tolist() == [True, False, False, False, True]
+    with pytest.raises(DataError, match=r"d.csv has no column 'split' \(the test split's column"):
+        rows_of_split(config(), table.drop(columns="split"), "test", "d.csv")
+    with pytest.raises(DataError, match="trained with a random split, whose rows cannot be found again"):
+        rows_of_split(config("random"), table, "test", "d.csv")
+    only_training = table.assign(split="0")
+    with pytest.raises(DataError, match="no row is in the validation split"):
+        rows_of_split(config(), only_training, "validation", "d.csv")
