@@ -207,3 +207,27 @@ def test_predict_split_keeps_the_rows_of_the_models_own_split():
     only_training = table.assign(split="0")
     with pytest.raises(DataError, match="no row is in the validation split"):
         rows_of_split(config(), only_training, "validation", "d.csv")
+
+
+def test_api_passes_training_set_metadata_and_eval_split_full_to_the_pipeline(sets, tmp_path, monkeypatch):
+    """LudwigModel.experiment(training_set_metadata=dict, eval_split="full"), as in Ludwig: the run options carry
+    the metadata as a file and the full split (evaluated as validation); the pipeline itself is stubbed."""
+    from ludwig_mnist import api
+    from ludwig_mnist.pipelines import experiment
+
+    seen = {}
+
+    def stub(config, options, log):
+        seen["metadata"] = json.loads(Path(options.data.training_set_metadata).read_text())
+        seen["split"] = (options.eval_split, options.evaluated_split)
+        raise DataError("stopped by the test")
+
+    monkeypatch.setattr(experiment, "run_experiment", stub)
+    with zipfile.ZipFile(sets[3]) as archive:  # the API reads images beside the table
+        archive.extractall(tmp_path)
+    metadata = {"label": {"idx2str": ["dog", "cat", "T-shirt/top"]}}
+    model = api.LudwigModel(yaml.safe_load(TINY_CONFIG))
+    with pytest.raises(DataError, match="stopped by the test"):
+        model.experiment(training_set=str(sets[0]), training_set_metadata=metadata, eval_split="full",
+                         output_directory=str(tmp_path / "results"))
+    assert seen == {"metadata": metadata, "split": ("full", "validation")}
