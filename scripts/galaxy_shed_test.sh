@@ -9,7 +9,8 @@
 #   1. install   Galaxy 26.1.2 (.venv-galaxy), this package as Galaxy's tool dependency
 #                (.venv-tool-deps/ludwig-mnist/VERSION/, found through the galaxy_packages
 #                resolver) and planemo (.venv-planemo), as scripts/galaxy_tests.sh does; the Tool
-#                Shed, galaxy-tool-shed 26.1.2, into a venv of its own (.venv-toolshed).
+#                Shed, galaxy-tool-shed 26.1.2, into a venv of its own (.venv-toolshed), laid over
+#                Galaxy's packages (scripts/galaxy/shed.sh, ts_install).
 #   2. start     a fresh Tool Shed (galaxy-shed-run/tool_shed/) and a fresh Galaxy
 #                (galaxy-shed-run/galaxy/), at once, each on a free loopback port. The Galaxy
 #                trusts only that Tool Shed (tool_sheds_conf.xml) and has none of tools/ in its panel.
