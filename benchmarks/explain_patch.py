@@ -19,12 +19,13 @@ import time
 import numpy as np
 
 SIZE, PATCH_TOP, PATCH_LEFT, PATCH = 32, 4, 20, 8
+NOISE = 256  # background pixels uniform in 0..NOISE-1 (--noise); the stripes are 0 and 255
 
 
 def patch_dataset(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(n, 16, 16, 1) uint8 images, (n,) labels: uniform noise, the class only in the stripes of the patch."""
     rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, (n, SIZE, SIZE, 1), dtype=np.uint8)
+    images = rng.integers(0, NOISE, (n, SIZE, SIZE, 1), dtype=np.uint8)
     labels = rng.integers(0, 2, n).astype(np.int32)
     stripes = (np.arange(PATCH) % 2 * 255).astype(np.uint8)
     horizontal = np.repeat(stripes[:, None], PATCH, axis=1)  # rows alternate
@@ -93,13 +94,15 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=400)
     parser.add_argument("--test", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--noise", type=int, default=NOISE, help="background noise range (default 256: 0..255)")
     args = parser.parse_args()
+    globals()["NOISE"] = args.noise
     start = time.perf_counter()
     model, randomised = trained_and_random(args.head, args.train, args.epochs)
     x, y = patch_dataset(args.test, seed=1234)
     accuracy = float((model.predict(x, verbose=0).argmax(1) == y).mean())
     print(f"head {args.head}: {args.train} training images, {args.epochs} epochs, test accuracy {accuracy:.3f} "
-          f"on {args.test}; patch = {patch_mask().mean():.4f} of the area")
+          f"on {args.test}; noise 0..{args.noise - 1}; patch = {patch_mask().mean():.4f} of the area")
     print(f"{'method':<22}{'trained':>9}{'randomised':>12}{'blank (trained)':>17}{'Spearman':>10}")
     for method, f in measure(model, randomised, x, y).items():
         print(f"{method:<22}{f['trained']:>9.3f}{f['randomised']:>12.3f}{f['blank_trained']:>17.2f}"
