@@ -97,6 +97,28 @@ def test_attribution_falls_on_the_patch_and_needs_the_trained_weights(patch, met
     assert np.nanmean(rank_correlation(trained.heatmaps, random.heatmaps)) < 0.5
 
 
+def test_gradcam_reaches_into_a_nested_backbone():
+    """resnet18 is a nested sub-model; on a 32x32 input layer4 is 1x1, so Grad-CAM takes layer3's 2x2 map
+    (not a zero-padded copy of a 1x1 map), and the eager trace still equals predict."""
+    import tensorflow as tf
+
+    from ludwig_mnist.config.load import parse_config
+    from ludwig_mnist.explain.graph import trace_model
+    from ludwig_mnist.explain.methods import attribute, gradcam_layer
+    from ludwig_mnist.model.build import build_model
+
+    config = parse_config({"input_features": [{"name": "image_path", "type": "image", "encoder": {
+        "type": "resnet", "model_variant": 18, "use_pretrained": False}}],
+        "output_features": [{"name": "label", "type": "category"}]})
+    model = build_model(config, (32, 32, 1), 3)
+    images = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 1)).astype(np.uint8)
+    assert gradcam_layer(model, (32, 32, 1)) == "resnet18/layer3_1_out"
+    outputs, _ = trace_model(model, tf.constant(images, tf.float32))
+    np.testing.assert_allclose(outputs.numpy(), model.predict(images, verbose=0), atol=1e-5)
+    attribution = attribute(model, images, np.array([0, 2]), "gradcam")
+    assert attribution.raw.shape == (2, 2, 2) and attribution.heatmaps.shape == (2, 32, 32)
+
+
 def test_gradcam_refuses_an_encoder_without_convolutions():
     from ludwig_mnist.config.load import parse_config
     from ludwig_mnist.errors import ModelError

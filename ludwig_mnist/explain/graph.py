@@ -18,6 +18,7 @@ import keras
 from keras import ops
 
 CONV_TYPES = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
+PADDING = (keras.layers.ZeroPadding2D,)
 
 
 @dataclass
@@ -60,7 +61,8 @@ def _walk(model: keras.Model, inputs, trace: Trace, prefix: str, outermost: bool
             flat = keras.tree.flatten(outputs)
             for reference, value in zip(node.outputs, flat):
                 tensors[id(reference)] = value
-            if trace.seen_conv and len(flat) == 1 and len(flat[0].shape) == 4:
+            # zero padding enlarges a map without evidence (a 1x1 map padded to 3x3): never a Grad-CAM target
+            if trace.seen_conv and len(flat) == 1 and len(flat[0].shape) == 4 and not isinstance(operation, PADDING):
                 trace.maps.append((name, flat[0]))
     return tensors[id(final)]
 
