@@ -6,7 +6,7 @@ gradients, for the trained network and for the same network with re-initialised 
 2018's sanity check), with the Spearman rank correlation between trained and randomised maps.  A uniform
 map would put 0.0625 on the patch.
 
-    .venv/bin/python benchmarks/explain_patch.py [--head pool|flatten] [--train 400] [--epochs 8]
+    .venv/bin/python benchmarks/explain_patch.py [--head pool|fine|flatten] [--train 400] [--epochs 8]
 
 Not part of `make test`; tests/test_explain.py asserts the same properties on a smaller run.
 """
@@ -40,27 +40,31 @@ def patch_mask() -> np.ndarray:
     return mask
 
 
-def patch_config(head: str) -> dict:
-    """pool: the last conv block pools its 16x16 map to 1x1 (a global max pool); flatten: Ludwig's usual
-    stacked_cnn ending, an 8x8 map flattened into the fc layer."""
-    last_pool = 16 if head == "pool" else 2
+def patch_config(head: str, l2: float = 0.0) -> dict:
+    """pool: the last conv block pools its 16x16 map to 1x1 (a global max pool); fine: no pooling after the
+    first conv, so the last map is 32x32 before its global max pool; flatten: Ludwig's usual stacked_cnn
+    ending, an 8x8 map flattened into the fc layer."""
+    first_pool = 1 if head == "fine" else 2  # 1: a 1x1 pool, no downsampling
+    last_pool = {"pool": SIZE // 2, "fine": SIZE, "flatten": 2}[head]
     return {"input_features": [{"name": "image_path", "type": "image", "encoder": {
                 "type": "stacked_cnn",
-                "conv_layers": [{"out_channels": 16, "kernel_size": 3, "padding": "same", "pool_kernel_size": 2},
+                "conv_layers": [{"out_channels": 16, "kernel_size": 3, "padding": "same",
+                                 "pool_kernel_size": first_pool, "pool_stride": first_pool},
                                 {"out_channels": 32, "kernel_size": 3, "padding": "same",
-                                 "pool_kernel_size": last_pool}],
+                                 "pool_kernel_size": last_pool, "pool_stride": last_pool}],
                 "fc_layers": [{"output_size": 32}]}}],
-            "output_features": [{"name": "label", "type": "category"}]}
+            "output_features": [{"name": "label", "type": "category"}],
+            "trainer": {"regularization_type": "l2", "regularization_lambda": l2}}
 
 
-def trained_and_random(head: str, train: int, epochs: int, seed: int = 0):
+def trained_and_random(head: str, train: int, epochs: int, seed: int = 0, l2: float = 0.0):
     """(trained model, same architecture re-initialised, test accuracy)."""
     import keras
 
     from ludwig_mnist.config.load import parse_config
     from ludwig_mnist.model.build import build_model
 
-    config = parse_config(patch_config(head))
+    config = parse_config(patch_config(head, l2))
     keras.utils.set_random_seed(seed)
     model = build_model(config, (SIZE, SIZE, 1), 2)
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
@@ -90,18 +94,19 @@ def measure(model, randomised, images: np.ndarray, labels: np.ndarray) -> dict[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--head", choices=["pool", "flatten"], default="pool")
+    parser.add_argument("--head", choices=["pool", "fine", "flatten"], default="pool")
     parser.add_argument("--train", type=int, default=400)
     parser.add_argument("--test", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--l2", type=float, default=0.0, help="trainer.regularization_lambda (l2) of the network")
     parser.add_argument("--noise", type=int, default=NOISE, help="background noise range (default 256: 0..255)")
     args = parser.parse_args()
     globals()["NOISE"] = args.noise
     start = time.perf_counter()
-    model, randomised = trained_and_random(args.head, args.train, args.epochs)
+    model, randomised = trained_and_random(args.head, args.train, args.epochs, l2=args.l2)
     x, y = patch_dataset(args.test, seed=1234)
     accuracy = float((model.predict(x, verbose=0).argmax(1) == y).mean())
-    print(f"head {args.head}: {args.train} training images, {args.epochs} epochs, test accuracy {accuracy:.3f} "
+    print(f"head {args.head}: {args.train} training images, {args.epochs} epochs, l2 {args.l2:g}, test accuracy {accuracy:.3f} "
           f"on {args.test}; noise 0..{args.noise - 1}; patch = {patch_mask().mean():.4f} of the area")
     print(f"{'method':<22}{'trained':>9}{'randomised':>12}{'blank (trained)':>17}{'Spearman':>10}")
     for method, f in measure(model, randomised, x, y).items():
