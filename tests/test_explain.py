@@ -166,8 +166,13 @@ def test_explain_names_a_path_that_is_not_in_the_table(tmp_path, capsys):
 
 def test_experiment_with_explain(tmp_path, capsys):
     out = tmp_path / "out"
+    lines = (TEST_DATA / "mnist_dataset.csv").read_text(encoding="utf-8").splitlines()
+    train = [line for line in lines[1:] if line.endswith(",0")][:100]
+    test = [line for line in lines[1:] if line.endswith(",2")][:40]
+    dataset = tmp_path / "small.csv"  # 100 training and 40 test rows of the tutorial data: seconds to train
+    dataset.write_text("\n".join([lines[0], *train, *test]) + "\n", encoding="utf-8")
     assert main(["experiment", "--config", str(TEST_DATA / "config_tiny.yaml"), "--dataset",
-                 str(TEST_DATA / "mnist_dataset.csv"), "--raw_data", str(TEST_DATA / "mnist_images.zip"),
+                 str(dataset), "--raw_data", str(TEST_DATA / "mnist_images.zip"),
                  "--output_directory", str(out), "--explain", "gradcam", "--num_images", "10"]) == 0
     with np.load(out / "explanations" / "attributions.npz") as npz:
         paths = npz["image_paths"].tolist()
