@@ -91,6 +91,8 @@ def explain_options(args: argparse.Namespace) -> ExplainOptions | None:
         if getattr(args, "explain_images", None) or getattr(args, "num_images", 20) != 20:
             raise UserInputError("--num_images and --explain_images need --explain gradcam|integrated_gradients")
         return None
+    if args.explain_images and args.num_images != 20:
+        raise UserInputError("give --num_images or --explain_images, not both: the named rows are all explained")
     return ExplainOptions(method=method, num_images=args.num_images, image_paths=tuple(args.explain_images))
 
 
