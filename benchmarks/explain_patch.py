@@ -7,6 +7,7 @@ gradients, for the trained network and for the same network with re-initialised 
 map would put 0.0625 on the patch.
 
     .venv/bin/python benchmarks/explain_patch.py [--head pool|fine|flatten] [--train 400] [--epochs 8]
+                                                 [--noise 256] [--l2 0]
 
 Not part of `make test`; tests/test_explain.py asserts the same properties on a smaller run.
 """
