@@ -20,7 +20,7 @@ DEFAULT_NUM_IMAGES = 20
 def sampled_rows(y_true: np.ndarray | None, probabilities: np.ndarray, num_images: int) -> np.ndarray:
     """y_true (N,) int or None (unlabelled; -1 = label unseen in training, never chosen), probabilities (N, K)
     → row indices, class by class, alternating correct and misclassified, most confident first."""
-    predicted = _predicted(probabilities)
+    predicted = predicted_classes(probabilities)
     confidence = probabilities[np.arange(len(predicted)), predicted] if probabilities.shape[1] > 1 \
         else np.where(predicted == 1, probabilities[:, 0], 1 - probabilities[:, 0])
     truth = predicted if y_true is None else np.asarray(y_true)
@@ -55,7 +55,7 @@ def chosen_rows(sources: Sequence[str], wanted: Sequence[str], dataset_name: str
     return np.asarray([first[path] for path in wanted], dtype=np.int64)
 
 
-def _predicted(probabilities: np.ndarray) -> np.ndarray:
+def predicted_classes(probabilities: np.ndarray) -> np.ndarray:
     """(N, K) → (N,) class index; a one-column (binary) output is class 1 when p >= 0.5."""
     if probabilities.shape[1] == 1:
         return (probabilities[:, 0] >= 0.5).astype(np.int64)

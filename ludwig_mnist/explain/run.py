@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..options import ExplainOptions
-from .choose import _predicted, chosen_rows, sampled_rows
+from .choose import chosen_rows, predicted_classes, sampled_rows
 from .methods import METHOD_TITLES, attribute, gradcam_layer
 from .outputs import Explanations, build_explanations
 
@@ -28,7 +28,7 @@ def explain_rows(model, images, sources: Sequence[str], y_true: np.ndarray | Non
         rows = chosen_rows(sources, options.image_paths, dataset_name)
     else:
         rows = sampled_rows(y_true, probabilities, options.num_images)
-    predicted = _predicted(probabilities)[rows]  # (n,)
+    predicted = predicted_classes(probabilities)[rows]  # (n,)
     p = probabilities[rows]
     confidence = p[np.arange(len(rows)), predicted] if p.shape[1] > 1 else \
         np.where(predicted == 1, p[:, 0], 1 - p[:, 0])
