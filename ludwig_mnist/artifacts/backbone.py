@@ -20,6 +20,7 @@ from typing import Any
 
 from ..config.schema import ExperimentConfig
 from ..errors import ModelError
+from ..wording import plural
 from .model_dir import SavedModel
 
 # Keys that change neither the encoder's weights nor what they compute: they may differ from the saved model's.
@@ -115,16 +116,11 @@ def copy_encoder(model, config: ExperimentConfig, saved: SavedModel) -> CopiedEn
     elif after is None:
         how = "frozen (trainable: false)"
     else:
-        how = (f"frozen for {after} epochs, then trained at learning rate "
+        how = (f"frozen for {plural(after, 'epoch')}, then trained at learning rate "
                f"{config.trainer.unfreeze_encoder_learning_rate}")
-    note = (f"encoder ({encoder.type}) taken from the model in {name}: {copied_layers} layers, {values:,} weights "
+    note = (f"encoder ({encoder.type}) taken from the model in {name}: {plural(copied_layers, 'layer')}, {values:,} weights "
             f"copied, {how}; the head is new, for {model.output_shape[-1]} outputs")
     return CopiedEncoder(name, copied_layers, values, note)
-
-
-def image_spec_of(saved: SavedModel):
-    """The image size and channels the saved encoder was trained on (the new images are decoded to it)."""
-    return saved.metadata.image
 
 
 def load_backbone(path: Path) -> SavedModel:
