@@ -3,6 +3,7 @@ trainable: false keeps them fixed, the unfreeze schedule trains them from epoch 
 an incompatible encoder is refused with one line naming the key."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -175,3 +176,21 @@ def test_the_new_keys_are_listed_as_this_tools_own():
                  "input_features[].encoder(stacked_cnn).trainable"):
         assert rows[path].policy == "this tool's"
     assert rows["input_features[].encoder(resnet).trainable"].policy == "honoured"  # Ludwig's own key there
+
+
+def test_api_experiment_takes_encoder_from(tmp_path, source, target):
+    import zipfile
+
+    from ludwig_mnist.api import LudwigModel
+
+    csv_path, zip_path = target
+    with zipfile.ZipFile(zip_path) as archive:  # the API reads image files beside the CSV, as Ludwig does
+        archive.extractall(csv_path.parent)
+    raw = yaml.safe_load(TINY_CONFIG)
+    frozen(raw)
+    test_stats, _, _, run_dir = LudwigModel(raw).experiment(dataset=str(csv_path), encoder_from=source,
+                                                            output_directory=str(tmp_path))
+    assert set(test_stats["label"]["per_class_stats"]) == {"left", "right"}
+    tuned = load(Path(run_dir) / "model")
+    original = encoder_arrays(load(source).model)
+    np.testing.assert_array_equal(encoder_arrays(tuned.model)["conv_0"][0], original["conv_0"][0])
