@@ -114,6 +114,7 @@ class EpochMonitor(keras.callbacks.Callback):
         self.best_value: float | None = None
         self.best_epoch = 0
         self.best_weights = None
+        self.patience_from = 0  # the unfreeze epoch: the unfrozen phase gets its own early_stop rounds
         self.stop_reason = ""
         self._epoch_start = 0.0
         self._fit_start = 0.0
@@ -158,9 +159,10 @@ class EpochMonitor(keras.callbacks.Callback):
         if better:
             self.best_value, self.best_epoch = value, stats.epoch
             self.best_weights = self.model.get_weights()  # a host copy: later epochs don't overwrite it
-        elif self.patience >= 0 and stats.epoch - self.best_epoch >= self.patience:
+        elif self.patience >= 0 and stats.epoch - max(self.best_epoch, self.patience_from) >= self.patience:
             self.stop_reason = (f"early stopping: validation {self.validation_metric} did not improve for "
-                                f"{plural(self.patience, 'epoch')} after epoch {self.best_epoch}")
+                                f"{plural(self.patience, 'epoch')} after epoch "
+                                f"{max(self.best_epoch, self.patience_from)}")
             self.model.stop_training = True
         return better
 
@@ -257,6 +259,7 @@ def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata
             from ..model.parts import set_encoder_trainable
 
             set_encoder_trainable(model, True)
+            monitor.patience_from = max(after, initial_epoch)
             rate = trainer.unfreeze_encoder_learning_rate
             compile_at(rate)
             log(f"epoch {max(after, initial_epoch) + 1} on: the encoder is trainable, every layer at learning rate "
