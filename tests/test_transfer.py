@@ -194,3 +194,11 @@ def test_api_experiment_takes_encoder_from(tmp_path, source, target):
     tuned = load(Path(run_dir) / "model")
     original = encoder_arrays(load(source).model)
     np.testing.assert_array_equal(encoder_arrays(tuned.model)["conv_0"][0], original["conv_0"][0])
+
+
+def test_k_fold_refuses_encoder_from(tmp_path, source, target, capsys):
+    code, _ = run(tmp_path, target, lambda raw: None, "--encoder_from", str(source), "--k_fold", "2")
+    assert code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: --k_fold cannot be combined with --encoder_from: cross-validation trains a fresh "
+                      "model per fold and evaluates each on its held-out fold"]
