@@ -22,6 +22,7 @@ from ..errors import UserInputError
 from ..evaluate import epoch_metrics
 from ..results import EpochStats, TrainingSummary
 from ..wording import plural
+from .batch_norm import PreciseBatchNorm
 from .batches import ImageBatches
 from .binary import binary_accumulated_metrics, binary_metrics_fn, binary_training_metrics, bwcew_loss
 from .inference import predict_probabilities, resolve_eval_batch_size
@@ -214,7 +215,8 @@ def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata
                            trainer.epochs, len(train.labels), trainer.validation_metric, patience, log,
                            accumulate_training=not trainer.evaluate_training_set,
                            accumulated=binary_accumulated_metrics if binary else accumulated_training_metrics)
-    callbacks: list[keras.callbacks.Callback] = [monitor]
+    # batch-norm statistics re-estimated with each epoch's final weights before the monitor evaluates them
+    callbacks: list[keras.callbacks.Callback] = [PreciseBatchNorm(train.images, batch_size, seed), monitor]
     if schedule is not None and trainer.learning_rate_scheduler.reduce_on_plateau > 0:
         plateau = trainer.learning_rate_scheduler
         split = plateau.reduce_eval_split if plateau.reduce_eval_split in splits else "training"
