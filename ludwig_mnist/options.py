@@ -65,6 +65,15 @@ class DataOptions:
 
 
 @dataclass(frozen=True)
+class ExplainOptions:
+    """``--explain``: which attribution method, on how many sampled rows or on the rows of these image paths."""
+
+    method: str = "gradcam"  # a key of explain/methods.METHODS: gradcam | integrated_gradients
+    num_images: int = 20  # sampled per class round-robin, correct and misclassified alternating
+    image_paths: tuple[str, ...] = ()  # explain exactly these rows instead (paths as in the table)
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """One run of a pipeline.  ``command`` is recorded in description.json (the CLI passes sys.argv)."""
 
@@ -74,15 +83,19 @@ class RunOptions:
     eval_split: str = "test"  # the split written to test_statistics.json and predictions.csv
     model_load_path: Path | None = None  # fine-tune from this saved model's weights
     model_resume_path: Path | None = None  # or continue its training up to trainer.epochs
+    encoder_from: Path | None = None  # or reuse only this saved model's encoder (transfer; artifacts/backbone.py)
     tensorboard: bool = False
     command: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # what the CLI decided about the options, shown in the log and the report
+    explain: ExplainOptions | None = None  # also explain the shown split's predictions
 
     def __post_init__(self):
         if self.eval_split not in EVAL_SPLIT_CHOICES:
             raise ValueError(f"eval_split must be one of {EVAL_SPLIT_CHOICES}, not {self.eval_split!r}")
         if self.model_load_path is not None and self.model_resume_path is not None:
             raise ValueError("model_load_path and model_resume_path exclude each other")
+        if self.encoder_from is not None and self.start_model is not None:
+            raise ValueError("encoder_from excludes model_load_path and model_resume_path")
 
     @property
     def evaluated_split(self) -> str:
@@ -106,3 +119,4 @@ class PredictOptions:
     output_directory: Path
     batch_size: int | None = None  # None: the model's trainer.eval_batch_size (1024 when auto)
     split: str = "full"  # Ludwig's predict --split: full, or the rows of one split by the model's own split
+    explain: ExplainOptions | None = None  # also explain some predictions (the `explain` command sets it)
