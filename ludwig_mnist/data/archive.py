@@ -87,6 +87,10 @@ def _over_limit(what: str, flag: str) -> ArchiveError:
     return ArchiveError(f"{what}; raise the limit with {flag} if the archive is genuine")
 
 
+def _over_total(display_name: str, limits: "ArchiveLimits") -> ArchiveError:
+    return _over_limit(f"{display_name}: unpacks to more than {limits.max_total_bytes:,} bytes", MAX_BYTES_FLAG)
+
+
 def _check_ratio(label: str, uncompressed: int, compressed: int, limits: ArchiveLimits) -> None:
     if uncompressed >= RATIO_CHECK_MIN_BYTES and uncompressed > limits.max_ratio * max(compressed, 1):
         raise _over_limit(
@@ -100,7 +104,7 @@ def _check_totals(display_name: str, members: int, total: int, compressed: int, 
     if members > limits.max_members:
         raise _over_limit(f"{display_name}: has more than {limits.max_members:,} entries", MAX_MEMBERS_FLAG)
     if total > limits.max_total_bytes:
-        raise _over_limit(f"{display_name}: unpacks to more than {limits.max_total_bytes:,} bytes", MAX_BYTES_FLAG)
+        raise _over_total(display_name, limits)
     _check_ratio(display_name + ":", total, compressed, limits)
 
 
@@ -149,11 +153,15 @@ class ArchiveJob:
                     f"declares ({declared_size:,} bytes); the archive is corrupt or malicious"
                 )
             if total > self.limits.max_total_bytes:
-                raise _over_limit(
-                    f"{self.display_name}: unpacks to more than {self.limits.max_total_bytes:,} bytes",
-                    MAX_BYTES_FLAG,
-                )
+                raise _over_total(self.display_name, self.limits)
             yield chunk
+
+    def count(self, size: int) -> None:
+        """Bytes read in place without chunks(): pass 1 capped the declared sizes, their sum only is checked here."""
+        with self.lock:
+            self.written_total += size
+            if self.written_total > self.limits.max_total_bytes:
+                raise _over_total(self.display_name, self.limits)
 
     def _copy(self, source: BinaryIO, target: Path, declared_size: int, entry_name: str) -> None:
         with self._open_target(target, entry_name) as out:
@@ -339,8 +347,7 @@ def read_to_end(bundle: tarfile.TarFile, job: ArchiveJob) -> None:
     while chunk := stream.read(_COPY_CHUNK):
         tail += len(chunk)
         if job.written_total + tail > job.limits.max_total_bytes:
-            raise _over_limit(f"{job.display_name}: unpacks to more than {job.limits.max_total_bytes:,} bytes",
-                              MAX_BYTES_FLAG)
+            raise _over_total(job.display_name, job.limits)
 
 
 def plan_tar(bundle: tarfile.TarFile, archive: Path,

@@ -15,8 +15,10 @@ folder is refused as extraction refuses it.  Pillow's pixel limit applies when t
 from __future__ import annotations
 
 import os
+import struct
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Callable
 
@@ -135,11 +137,57 @@ def _read_zip(archive: Path, job: ArchiveJob) -> ArchiveMembers:
         bundle.close()
         raise
 
+    descriptor = os.open(archive, os.O_RDONLY)
+
     def read(info: zipfile.ZipInfo) -> bytes:
+        data = _read_zip_member(descriptor, info)
+        if data is not None:
+            job.count(len(data))
+            return data
+        # Anything unusual (a damaged member, a lying header, encryption, another compression): zipfile reads it
+        # and fails with extraction's very message.
         with zip_member_errors(job.display_name, info), bundle.open(info) as source:
             return b"".join(job.chunks(source, info.file_size, info.filename))
 
-    return ArchiveMembers(job.display_name, job, files, dirs, read, bundle.close)
+    def close() -> None:
+        os.close(descriptor)
+        bundle.close()
+
+    return ArchiveMembers(job.display_name, job, files, dirs, read, close)
+
+
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, then the name and extra field lengths (30 bytes in all)
+
+
+def _read_zip_member(descriptor: int, info: zipfile.ZipInfo) -> bytes | None:
+    """A stored or deflated member's bytes with one pread (zipfile.open costs 6x more per MNIST image), or None
+    where anything is off: then zipfile reads the member and words the error.  Refuses nothing by itself."""
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return None
+    wanted = _LOCAL_HEADER.size + len(info.orig_filename.encode()) + len(info.extra) + 64 + info.compress_size
+    raw = os.pread(descriptor, wanted, info.header_offset)
+    if len(raw) < _LOCAL_HEADER.size:
+        return None
+    signature, name_length, extra_length = _LOCAL_HEADER.unpack_from(raw)
+    start = _LOCAL_HEADER.size + name_length + extra_length
+    if signature != b"PK\x03\x04":
+        return None
+    if start + info.compress_size > len(raw):
+        raw = os.pread(descriptor, start + info.compress_size, info.header_offset)
+    data = raw[start:start + info.compress_size]
+    if len(data) != info.compress_size:
+        return None
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-15)
+        try:
+            data = inflater.decompress(data, info.file_size + 1)  # never more than the header declares (+1 to see it)
+        except zlib.error:
+            return None
+        if not inflater.eof:
+            return None
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        return None
+    return data
 
 
 def _read_tar(archive: Path, job: ArchiveJob, compressed: bool) -> ArchiveMembers | None:
