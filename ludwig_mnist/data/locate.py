@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Sequence
 
 from ..errors import DataError, shown
@@ -20,7 +20,7 @@ def table_path(raw: str, where: str, outside: str, rule: str) -> str:
     Messages: "{where}: image path 'x' is absolute; paths must be {rule}" and "... points outside {outside}; ...".
     """
     try:
-        return str(PurePosixPath(*safe_parts(raw)))
+        return "/".join(safe_parts(raw))  # = str(PurePosixPath(*parts)): parts hold no "/", "." or ""
     except UnsafePath as unsafe:
         problem = "is absolute" if unsafe.reason == "absolute" else f"points outside {outside}"
         raise DataError(f"{where}: image path {shown(raw)} {problem}; paths must be {rule}") from None
