@@ -28,6 +28,14 @@ if [ ! -x "$VENV/bin/ludwig" ]; then
   fi
 fi
 
+# An install can succeed and still not import: Ludwig 0.10 needs torchtext, whose native library is built for
+# one torch release only.
+if ! "$VENV/bin/python" -c "import ludwig.api" > "$WORK/import.log" 2>&1; then
+  echo "Ludwig 0.10 installed into $VENV but does not import; last line: $(tail -n 1 "$WORK/import.log")"
+  echo "(torch and torchtext installed: $("$VENV/bin/pip" list 2>/dev/null | grep -E '^torch(text)? ' | tr -s ' ' | tr '\n' ' '))"
+  exit 3
+fi
+
 # The config with the epochs asked for; Ludwig reads image paths relative to the CSV, so the zip is unpacked
 # beside it (Galaxy-Ludwig does the same), timed on its own.
 sed "s/^  epochs: .*/  epochs: $EPOCHS/" "$REPO/test-data/config.yaml" > "$WORK/config.yaml"
