@@ -1,6 +1,7 @@
 """The raw-data archive read in place: images are read from its members into memory, no file is written.
 
-    zip            a member is read from the archive file when its image is decoded (zipfile; threads share it)
+    zip            a member is read when its image is decoded: one os.pread of a stored or deflated member (CRC
+                   checked), zipfile for anything else, so that a damaged member fails as in extraction
     tar            a member's bytes are read at their offset in the file (os.pread)
     tar.gz/bz2/xz  a compressed stream has no random access, so the members are read once, in stream order,
                    into memory when they declare at most IN_MEMORY_STREAM_BYTES; larger ones are extracted to

@@ -1,7 +1,7 @@
 """The data stage's entry point: config + DataOptions → PreparedData (metadata, decoded splits, summary).
 
     table (table.py) or archive folders (folders.py) → rows checked, empty ones dropped (drop_row)
-        → vocabulary (descending frequency) → splits (splits.py) → archive extracted safely (archive.py)
+        → vocabulary (descending frequency) → splits (splits.py) → archive checked, read in place (members.py)
         → image size inferred from the training rows → decoded into memory, or into the on-disk cache
           (cache.py, preprocessing.in_memory: false) → one SplitData per non-empty split
 
