@@ -47,6 +47,15 @@ class DataOptions:
 
 
 @dataclass(frozen=True)
+class ExplainOptions:
+    """``--explain``: which attribution method, on how many sampled rows or on the rows of these image paths."""
+
+    method: str = "gradcam"  # a key of explain/methods.METHODS: gradcam | integrated_gradients
+    num_images: int = 20  # sampled per class round-robin, correct and misclassified alternating
+    image_paths: tuple[str, ...] = ()  # explain exactly these rows instead (paths as in the table)
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """One run of a pipeline.  ``command`` is recorded in description.json (the CLI passes sys.argv)."""
 
@@ -56,14 +65,18 @@ class RunOptions:
     eval_split: str = "test"  # the split written to test_statistics.json and predictions.csv
     model_load_path: Path | None = None  # fine-tune from this saved model's weights
     model_resume_path: Path | None = None  # or continue its training up to trainer.epochs
+    encoder_from: Path | None = None  # or reuse only this saved model's encoder (transfer; artifacts/backbone.py)
     tensorboard: bool = False
     command: tuple[str, ...] = ()
+    explain: ExplainOptions | None = None  # also explain the shown split's predictions
 
     def __post_init__(self):
         if self.eval_split not in SPLIT_CHOICES:
             raise ValueError(f"eval_split must be one of {SPLIT_CHOICES}, not {self.eval_split!r}")
         if self.model_load_path is not None and self.model_resume_path is not None:
             raise ValueError("model_load_path and model_resume_path exclude each other")
+        if self.encoder_from is not None and self.start_model is not None:
+            raise ValueError("encoder_from excludes model_load_path and model_resume_path")
 
     @property
     def start_model(self) -> Path | None:
@@ -81,3 +94,4 @@ class PredictOptions:
     data: DataOptions
     output_directory: Path
     batch_size: int | None = None  # None: the model's trainer.eval_batch_size (1024 when auto)
+    explain: ExplainOptions | None = None  # also explain some predictions (the `explain` command sets it)

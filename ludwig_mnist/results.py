@@ -144,6 +144,7 @@ class ExperimentResult:
     misclassified: tuple[ImageExample, ...] = ()
     training_samples: tuple[ImageExample, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    explanations: Any = None  # explain.outputs.Explanations of the shown split, when --explain was given
 
     @property
     def shown_split(self) -> str:

@@ -51,13 +51,21 @@ def run_experiment(config: ExperimentConfig, options: RunOptions, log: Log = pri
             from ..artifacts.model_dir import load_model_dir
 
             saved = load_model_dir(Path(options.start_model))
+        backbone = None
+        if options.encoder_from is not None:  # transfer: another model's encoder, checked before the data stage
+            runtime.setup_process()
+            from ..artifacts.backbone import incompatibility, load_backbone
+
+            backbone = load_backbone(options.encoder_from)
+            if incompatibility(config, backbone):
+                raise ConfigError(incompatibility(config, backbone))
         # The data stage needs no TensorFlow: bad input fails in about a second, before the slow import.
         data = prepare_data(config, options.data, staging.work, seed=options.random_seed,
                             num_workers=runtime.granted_cpu_threads(), like=saved.metadata if saved else None,
-                            log=log)
+                            image_like=backbone.metadata.image if backbone else None, log=log)
         deleting = discard_extracted(staging.work)
         result = train_and_write(config, data, options, staging.staging, log=log, saved=saved,
-                                 wall_start=wall_start)
+                                 wall_start=wall_start, backbone=backbone)
         staging.publish()
         log(f"done in {time.perf_counter() - wall_start:.1f} s; results in {Path(options.output_directory)}")
         return result
@@ -96,7 +104,7 @@ def start_weights(model, saved: SavedModel, epochs: int, *, resume: bool, notes:
 
 def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOptions, out_dir: Path, *,
                     log: Log = print, saved: SavedModel | None = None,
-                    wall_start: float | None = None) -> ExperimentResult:
+                    wall_start: float | None = None, backbone: SavedModel | None = None) -> ExperimentResult:
     """Build, train and evaluate a model on prepared data; write experiment_run/ and the report into out_dir."""
     wall_start = time.perf_counter() if wall_start is None else wall_start
     out_dir = Path(out_dir)
@@ -124,7 +132,12 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     image = data.metadata.image
     image_shape = (image.height, image.width, image.num_channels)
     model = build_model(config, image_shape, len(data.metadata.class_names))
-    if saved is None:  # a saved model's weights replace the backbone's anyway: no ImageNet file is needed
+    if backbone is not None:  # --encoder_from: its encoder's weights, a new head (artifacts/backbone.py)
+        from ..artifacts.backbone import copy_encoder
+
+        notes.append(copy_encoder(model, config, backbone).note)
+        log(f"note: {notes[-1]}")
+    elif saved is None:  # a saved model's weights replace the backbone's anyway: no ImageNet file is needed
         loaded = load_pretrained_weights(model, config)
         if loaded is not None:
             notes.append(f"pretrained weights of {loaded.backbone}: {loaded.source}, {Path(loaded.path).name} "
@@ -137,6 +150,10 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     if saved is not None:
         initial_epoch = start_weights(model, saved, config.trainer.epochs,
                                       resume=options.model_resume_path is not None, notes=notes, log=log)
+    if options.explain is not None:  # an impossible method (Grad-CAM without a conv layer) fails before training
+        from ..explain.run import check_method
+
+        check_method(model, image_shape, options.explain)
     layers = layer_rows(model)
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     total = int(model.count_params())
@@ -170,6 +187,17 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
         log(summary_line(config.output_feature, evaluation))
 
     shown = data.splits[shown_split(eval_split, evaluations)]
+    explanations = None
+    if options.explain is not None:
+        start = time.perf_counter()
+        from ..explain.outputs import write_explanations
+        from ..explain.run import explain_rows
+
+        explanations = explain_rows(model, shown.images, shown.sources, shown.labels, probabilities[shown.name],
+                                    data.metadata.class_names, options.explain, shown.name,
+                                    options.data.dataset_name, log=log)
+        write_explanations(explanations, out_dir)
+        timings["explain"] = time.perf_counter() - start
     train = data.splits["training"]
     result = ExperimentResult(
         resolved_config=config.to_dict(), random_seed=seed, dataset=options.data.labelled(data.summary),
@@ -179,7 +207,7 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
         wall_seconds=time.perf_counter() - wall_start,
         misclassified=misclassified_examples(shown.images, shown.sources, evaluations[shown.name]),
         training_samples=training_examples(train.images, train.labels, train.sources, data.metadata.class_names),
-        notes=tuple(notes))
+        notes=tuple(notes), explanations=explanations)
 
     start = time.perf_counter()
     run_dir = out_dir / "experiment_run"

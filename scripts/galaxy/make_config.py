@@ -14,6 +14,10 @@ Optional, for a Galaxy that people (or a browser test) use through the web UI
   --tool_dependency_dir DIR resolve the tools' <requirement type="package"> with the
                             galaxy_packages resolver: DIR/NAME/VERSION/env.sh is sourced
                             before the job (no conda)
+  --tool_shed_url URL       a Galaxy that installs tools from this Tool Shed (scripts/galaxy/shed.sh):
+                            <run_dir>/tool_sheds_conf.xml trusts only it, and the installed tools go
+                            to <run_dir>/shed_tools/, listed in <run_dir>/shed_tool_conf.xml
+                            (the tool files on the command line may then be none)
 """
 
 from __future__ import annotations
@@ -38,6 +42,22 @@ def write_tool_conf(path: str, tool_files: list[str], section_name: str = "Tools
         fh.write("\n".join(lines))
 
 
+def write_shed_configs(run_dir: str, tool_shed_url: str) -> tuple[str, str]:
+    """tool_sheds_conf.xml (the Tool Sheds an admin may install from: only this one) and
+    shed_tool_conf.xml (where Galaxy writes the tools it installs); returns their paths."""
+    sheds = os.path.join(run_dir, "tool_sheds_conf.xml")
+    with open(sheds, "w", encoding="utf-8") as fh:
+        fh.write('<?xml version="1.0"?>\n<tool_sheds>\n'
+                 f'    <tool_shed name="Local Tool Shed" url={quoteattr(tool_shed_url.rstrip("/") + "/")}/>\n'
+                 "</tool_sheds>\n")
+    shed_tools = os.path.join(run_dir, "shed_tools")
+    os.makedirs(shed_tools, exist_ok=True)
+    shed_conf = os.path.join(run_dir, "shed_tool_conf.xml")
+    with open(shed_conf, "w", encoding="utf-8") as fh:
+        fh.write(f'<?xml version="1.0"?>\n<toolbox tool_path={quoteattr(shed_tools)}>\n</toolbox>\n')
+    return sheds, shed_conf
+
+
 def write_sanitize_allowlist(path: str, tool_ids: list[str]) -> None:
     # One tool id a line; Galaxy trusts datasets whose creating tool id starts with one of them.
     with open(path, "w", encoding="utf-8") as fh:
@@ -57,6 +77,7 @@ def write_galaxy_yml(
     sanitize_allowlist_file: str | None = None,
     url: str | None = None,
     tool_dependency_dir: str | None = None,
+    shed_configs: tuple[str, str] | None = None,
 ) -> None:
     data_dir = os.path.join(run_dir, "data")
     database = os.path.join(run_dir, "galaxy.sqlite")
@@ -66,7 +87,7 @@ galaxy:
   data_dir: {yaml_str(data_dir)}
   database_connection: {yaml_str("sqlite:///" + database + "?isolation_level=IMMEDIATE&timeout=60")}
   database_auto_migrate: true
-  tool_config_file: {yaml_str(tool_conf)}
+  tool_config_file: {yaml_str(tool_conf) if not shed_configs else json.dumps([tool_conf, shed_configs[1]])}
   # The test client (planemo, external_galaxy) downloads test inputs from the server.
   tool_test_data_directories: {yaml_str(test_data_dir)}
   index_tool_help: false
@@ -113,6 +134,12 @@ galaxy:
   dependency_resolvers:
     - type: galaxy_packages
 """
+    if shed_configs:
+        text += f"""\
+  # Installs from the Tool Shed (Admin → Install and Uninstall, or POST /api/tool_shed_repositories).
+  tool_sheds_config_file: {yaml_str(shed_configs[0])}
+  shed_tool_config_file: {yaml_str(shed_configs[1])}
+"""
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
 
@@ -128,8 +155,11 @@ def main() -> None:
     parser.add_argument("--section_name", default="Tools under test")
     parser.add_argument("--url", default=None)
     parser.add_argument("--tool_dependency_dir", default=None)
-    parser.add_argument("tool_files", nargs="+")
+    parser.add_argument("--tool_shed_url", default=None)
+    parser.add_argument("tool_files", nargs="*")
     args = parser.parse_args()
+    if not args.tool_files and not args.tool_shed_url:
+        parser.error("give the tool files of the panel (or --tool_shed_url for a Galaxy that installs them)")
 
     run_dir = os.path.abspath(args.run_dir)
     os.makedirs(os.path.join(run_dir, "data"), exist_ok=True)
@@ -150,6 +180,7 @@ def main() -> None:
         allowlist,
         args.url,
         os.path.abspath(args.tool_dependency_dir) if args.tool_dependency_dir else None,
+        write_shed_configs(run_dir, args.tool_shed_url) if args.tool_shed_url else None,
     )
 
 
