@@ -161,9 +161,10 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     timings["build_model"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    kept: dict[str, np.ndarray] = {}  # {split: (N, C)} the kept weights predicted after their epoch
     training = train_model(model, config, data.metadata, data.splits, seed, log,
                            tensorboard_dir=out_dir / "tensorboard" if options.tensorboard else None,
-                           initial_epoch=initial_epoch)
+                           initial_epoch=initial_epoch, kept_probabilities=kept)
     timings["train"] = time.perf_counter() - start
     for epoch in training.epochs:
         timings[f"epoch {epoch.epoch}"] = epoch.seconds + epoch.eval_seconds
@@ -173,10 +174,15 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     for name in SPLIT_NAMES:
         if name in data.splits:
             split = data.splits[name]
-            probabilities[name] = predict_probabilities(model, split.images, resolve_eval_batch_size(config))
+            # The kept epoch's predictions are those of the final weights: reused, not predicted again.
+            probabilities[name] = kept[name] if name in kept else predict_probabilities(
+                model, split.images, resolve_eval_batch_size(config))
             evaluations[name] = evaluate_feature(config.output_feature, name, split.labels, probabilities[name],
                                                  data.metadata.class_names)
     timings["evaluate"] = time.perf_counter() - start
+    if kept:
+        log(f"final statistics: {' and '.join(n for n in SPLIT_NAMES if n in kept)} reuse the predictions of epoch "
+            f"{training.best_epoch}; predicted now: {', '.join(n for n in probabilities if n not in kept) or 'nothing'}")
     for evaluation in evaluations.values():
         log(summary_line(config.output_feature, evaluation))
 

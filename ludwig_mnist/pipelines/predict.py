@@ -37,7 +37,7 @@ from ..artifacts.tables import predictions_frame, write_predictions
 from ..data.binary import binary_index
 from ..data.cache import take_rows
 from ..data.locate import locate_images, locate_in_directory
-from ..data.prepare import decode, extract
+from ..data.prepare import close_raw_data, decode, open_raw_data
 from ..data.splits import rows_of_split
 from ..data.table import read_table, require_column
 from ..errors import DataError, disk_full
@@ -161,17 +161,21 @@ def run_predict(options: PredictOptions, log: Callable[[str], None] = print) -> 
     staging = OutputStaging(options.output_directory)
     try:
         start = time.perf_counter()
-        if data.raw_data is not None:
-            extracted, _ = extract(data.raw_data, staging.work, data.limits, log)
-            notes += list(extracted.notes)
-            paths = locate_images(extracted, sources, list(lines))
-        else:
-            paths = locate_in_directory(Path(data.dataset).absolute().parent, sources, list(lines), dataset_name)
-        # The model's own preprocessing, in_memory included: false streams the images through the disk cache.
-        in_memory = config.input_feature.preprocessing.in_memory
-        images, counts = decode(paths, image, in_memory=in_memory, resize_method=metadata.resize_method,
-                                work_dir=staging.work, sources=sources, num_workers=environment.threads,
-                                max_image_pixels=data.max_image_pixels)  # (N, H, W, C) uint8
+        extracted = None
+        try:
+            if data.raw_data is not None:
+                extracted, _ = open_raw_data(data.raw_data, staging.work, data.limits, log)
+                notes += list(extracted.notes)
+                paths = locate_images(extracted, sources, list(lines))
+            else:
+                paths = locate_in_directory(Path(data.dataset).absolute().parent, sources, list(lines), dataset_name)
+            # The model's own preprocessing, in_memory included: false streams the images through the disk cache.
+            in_memory = config.input_feature.preprocessing.in_memory
+            images, counts = decode(paths, image, in_memory=in_memory, resize_method=metadata.resize_method,
+                                    work_dir=staging.work, sources=sources, num_workers=environment.threads,
+                                    max_image_pixels=data.max_image_pixels)  # (N, H, W, C) uint8
+        finally:
+            close_raw_data(extracted)
         notes += list(counts.notes())
         seconds = time.perf_counter() - start
         log(f"read {len(paths)} images as {image.height}x{image.width}x{image.num_channels} "
