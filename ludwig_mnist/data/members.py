@@ -140,11 +140,17 @@ def _read_zip(archive: Path, job: ArchiveJob) -> ArchiveMembers:
         raise
 
     descriptor = os.open(archive, os.O_RDONLY)
+    # A member's bytes count against the size limit once: the image-size sample reads some members again.
+    counted: set[str] = set()
 
     def read(info: zipfile.ZipInfo) -> bytes:
         data = _read_zip_member(descriptor, info)
         if data is not None:
-            job.count(len(data))
+            with job.lock:
+                first = info.filename not in counted
+                counted.add(info.filename)
+            if first:
+                job.count(len(data))
             return data
         # Anything unusual (a damaged member, a lying header, encryption, another compression): zipfile reads it
         # and fails with extraction's very message.
