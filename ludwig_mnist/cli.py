@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__, runtime
+from . import __version__, runtime, weights_install
 from .config.load import load_config
 from .data.archive import ArchiveLimits
 from .errors import UserInputError
@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                        ("model_resume_path", "continue this saved model's training up to trainer.epochs")):
         start.add_argument(f"--{name}", f"--{name.replace('_', '-')}", dest=name, type=Path, default=None,
                            help=text + "; the config must describe the same network")
+    _flag(experiment, "installed_weights", type=Path, default=None, metavar="DIR",
+          help="start the encoder from weights the data manager installed (a folder of ludwig-mnist "
+               "install-weights; the Galaxy tool passes the selected entry's path)")
     _flag(experiment, "k_fold", type=_positive_int, default=None,
           help="k-fold cross-validation over all rows instead of one train/test run (reports mean ± std)")
     experiment.add_argument("--tensorboard", action="store_true",
@@ -122,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     _label_flags(predict)
 
     _visualize_parser(commands)
+    weights_install.add_parser(commands)
 
     render = commands.add_parser("render-config", aliases=["render_config"],
                                  help="validate a config and write it fully resolved (every default explicit)")
@@ -204,6 +208,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
                       random_seed=args.random_seed, eval_split=getattr(args, "eval_split", "test"),
                       model_load_path=getattr(args, "model_load_path", None),
                       model_resume_path=getattr(args, "model_resume_path", None),
+                      installed_weights=getattr(args, "installed_weights", None),
                       tensorboard=getattr(args, "tensorboard", False), command=tuple(sys.argv))
 
 
@@ -218,6 +223,7 @@ def run(args: argparse.Namespace) -> None:
 
         ignored = [flag for flag, used in (("--tensorboard", args.tensorboard), ("--model_load_path", args.model_load_path),
                                            ("--model_resume_path", args.model_resume_path),
+                                           ("--installed_weights", args.installed_weights),
                                            ("--eval_split", args.eval_split != "test")) if used]
         if ignored:
             raise UserInputError(f"--k_fold cannot be combined with {', '.join(ignored)}: cross-validation trains "
@@ -243,6 +249,8 @@ def run(args: argparse.Namespace) -> None:
         render_config_command(args)
     elif args.command == "visualize":
         _visualize(args)
+    elif args.command in ("install-weights", "install_weights"):
+        weights_install.run(args, log=_log)
     elif args.command == "mnist-dataset":
         from .data.mnist import build_mnist_dataset
 

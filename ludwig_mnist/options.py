@@ -56,6 +56,7 @@ class RunOptions:
     eval_split: str = "test"  # the split written to test_statistics.json and predictions.csv
     model_load_path: Path | None = None  # fine-tune from this saved model's weights
     model_resume_path: Path | None = None  # or continue its training up to trainer.epochs
+    installed_weights: Path | None = None  # an entry folder of the data manager (artifacts/installed.py)
     tensorboard: bool = False
     command: tuple[str, ...] = ()
 
