@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -188,3 +190,36 @@ def test_experiment_with_installed_weights_records_their_provenance(weights_file
     backbone = next(layer for layer in saved.layers if isinstance(layer, keras.Model))
     assert backbone.name == "mobilenetv3small" and len(backbone.weights) == len(DONOR["weights"])
     assert all(np.array_equal(np.asarray(w), d) for w, d in zip(backbone.weights, DONOR["weights"]))
+
+
+REPO = Path(__file__).resolve().parent.parent
+DM = REPO / "data_managers" / "data_manager_ludwig_mnist_weights"
+
+
+def test_the_data_manager_offers_every_built_variant_of_its_families():
+    tool = ET.parse(DM / "data_manager" / "ludwig_mnist_weights_fetcher.xml").getroot()
+    assert tool.get("tool_type") == "manage_data"
+    backbone = next(c for c in tool.iter("conditional") if c.get("name") == "backbone")
+    offered = {when.get("value"): [o.get("value") for o in when.iter("option")] for when in backbone.iter("when")}
+    assert offered and set(offered) <= set(FAMILIES)
+    for family, variants in offered.items():
+        assert variants == [str(v) for v in FAMILIES[family].variants if v in FAMILIES[family].built], family
+
+
+def test_data_manager_conf_and_table_samples_name_the_table_columns():
+    conf = ET.parse(DM / "data_manager_conf.xml").getroot()
+    manager = conf.find("data_manager")
+    tool = ET.parse(DM / manager.get("tool_file")).getroot()
+    assert manager.get("id") == tool.get("id")
+    table = manager.find("data_table")
+    assert table.get("name") == "ludwig_mnist_weights"
+    assert tuple(c.get("name") for c in table.find("output").findall("column")) == COLUMNS
+    for sample in (DM / "tool_data_table_conf.xml.sample", REPO / "tools" / "tool_data_table_conf.xml.sample"):
+        declared = ET.parse(sample).getroot().find("table")
+        assert declared.get("name") == "ludwig_mnist_weights"
+        assert tuple(c.strip() for c in declared.findtext("columns").split(",")) == COLUMNS
+        loc = declared.find("file").get("path")
+        assert (sample.parent / f"{loc}.sample").is_file()
+    experiment = ET.parse(REPO / "tools" / "ludwig_experiment.xml").getroot()
+    select = next(p for p in experiment.iter("param") if p.get("argument") == "--installed_weights")
+    assert select.find("options").get("from_data_table") == "ludwig_mnist_weights"
