@@ -246,6 +246,13 @@ gx_write_config() {  # run_dir web_ui(0|1)
             ui_args+=(--sanitize_allowlist "$tool_id")
         done < <(gx_tool_ids)
     fi
+    # The data managers (data_managers/*/) and the tools' data tables: the weights the experiment tool offers.
+    local dm
+    for dm in "$REPO"/data_managers/*/data_manager_conf.xml; do
+        [ -f "$dm" ] && ui_args+=(--data_manager "$(dirname "$dm")")
+    done
+    [ -f "$REPO/tools/tool_data_table_conf.xml.sample" ] && \
+        ui_args+=(--tool_data_tables "$REPO/tools/tool_data_table_conf.xml.sample")
     "$PYTHON" "$GX_HELPERS/make_config.py" \
         --run_dir "$run_dir" --test_data_dir "$REPO/test-data" \
         --bootstrap_key "$BOOTSTRAP_KEY" --id_secret "$ID_SECRET" \
