@@ -91,11 +91,19 @@ def run(args) -> int:
     failures = []
     history = gi.histories.create_history(name="data manager phase")["id"]
 
-    # 1. the data manager, on a file on the server (file:// URL) with its sha256
+    # 1. the data manager, on a file on the server (file:// URL) with its sha256; meanwhile the experiment's
+    # inputs are uploaded (one fetch job, by server path: the admin may, allow_path_paste)
     started = gi.tools.run_tool(history, "ludwig_mnist_weights_fetcher", {
         "backbone|family": "mobilenetv3", "backbone|variant": "small",
         "source|type": "url", "source|url": Path(args.weights).resolve().as_uri(),
         "sha256": args.sha256, "entry_name": NAME, "value": VALUE})
+    config = Path(args.work) / "config_installed_weights.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    archive = Path(args.test_data).resolve() / "mnist_folders.tar.gz"
+    fetched = gi.make_post_request(f"{gi.url}/tools/fetch", payload={"history_id": history, "targets": [{
+        "destination": {"type": "hdas"},
+        "elements": [{"src": "path", "path": str(config.resolve()), "ext": "yaml", "name": config.name},
+                     {"src": "path", "path": str(archive), "ext": "tar.gz", "name": archive.name}]}]})
     wait_ok(gi, started["jobs"][0]["id"], "data manager")
 
     # 2. its row and its folder
@@ -114,14 +122,9 @@ def run(args) -> int:
     print(f"data manager: row {value} → {path}", file=sys.stderr)
 
     # 3. an experiment with the installed weights
-    config = Path(args.work) / "config_installed_weights.yaml"
-    config.write_text(CONFIG, encoding="utf-8")
-    uploads = {}
-    for key, file, ftype in (("config", config, "yaml"),
-                             ("raw_data", Path(args.test_data) / "mnist_folders.tar.gz", "tar.gz")):
-        upload = gi.tools.upload_file(str(file), history, file_type=ftype)
-        uploads[key] = upload["outputs"][0]["id"]
-        wait_ok(gi, upload["jobs"][0]["id"], f"upload {file.name}")
+    wait_ok(gi, fetched["jobs"][0]["id"], "upload of the config and the archive")
+    named = {o["name"]: o["id"] for o in fetched["outputs"]}
+    uploads = {"config": named[config.name], "raw_data": named[archive.name]}
     started = gi.tools.run_tool(history, "ludwig_experiment", {
         "config": {"src": "hda", "id": uploads["config"]}, "raw_data": {"src": "hda", "id": uploads["raw_data"]},
         "extras|installed_weights": VALUE})

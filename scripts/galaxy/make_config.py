@@ -77,6 +77,10 @@ def write_data_tables(run_dir: str, samples: list[str]) -> str:
             root.append(table)
     path = os.path.join(run_dir, "tool_data_table_conf.xml")
     ET.ElementTree(root).write(path, encoding="unicode")
+    shed = os.path.join(run_dir, "shed_tool_data_table_conf.xml")  # Galaxy reads it at start; none installed
+    if not os.path.exists(shed):
+        with open(shed, "w", encoding="utf-8") as fh:
+            fh.write('<?xml version="1.0"?>\n<tables>\n</tables>\n')
     return path
 
 
