@@ -172,7 +172,8 @@ if [ "${SKIP_DATA_MANAGER_TEST:-0}" != "1" ] && [ -d "$REPO/data_managers/data_m
         STATUS=1
     elif ! "$PLANEMO_VENV/bin/python" "$GX_HELPERS/data_manager_phase.py" run --url "$GALAXY_URL" \
             --admin_key "$ADMIN_KEY" --weights "$DM_WORK/mobilenetv3_small_notop.h5" --sha256 "$DM_SHA256" \
-            --test_data "$REPO/test-data" --work "$DM_WORK" 2>&1 | tee "$RESULTS_DIR/data_manager_phase.log" >&2 \
+            --test_data "$REPO/test-data" --work "$DM_WORK" \
+            --not_weights "$REPO/data_managers/data_manager_ludwig_mnist_weights/test-data/not_weights.h5" 2>&1 | tee "$RESULTS_DIR/data_manager_phase.log" >&2 \
             || ! grep -q "data manager phase: PASSED" "$RESULTS_DIR/data_manager_phase.log"; then
         gx_log "data manager phase FAILED (log: $RESULTS_DIR/data_manager_phase.log)"
         STATUS=1

@@ -4,12 +4,14 @@
         (with the tools' Python: TensorFlow) write a mobilenetv3 small backbone without top, as Keras ships its
         weights (legacy HDF5), seeded random weights, about 4 MB; prints its sha256
     data_manager_phase.py run --url URL --admin_key KEY --weights PATH --sha256 HEX --test_data DIR --work DIR
+                              --not_weights FILE
         (with planemo's Python: bioblend) as the admin:
         1. run the data manager ludwig_mnist_weights_fetcher on file://PATH with its sha256;
         2. check the row it added to the ludwig_mnist_weights table and the file it moved;
         3. run Ludwig Experiment on test-data/mnist_folders.tar.gz with a one-epoch mobilenetv3 small config and
            those installed weights; check that description.json names them (source installed, sha256) and
-           the report says so.
+           the report says so; meanwhile, the data manager's own <test> (a wrong sha256: exit 2, one line,
+           no row).
 Exit status 0 when every check holds; each failed check is one line on stderr.
 """
 
@@ -84,6 +86,24 @@ def table_row(gi, value: str, timeout: float = 60) -> list[str] | None:
     return None
 
 
+def check_refused(gi, job_id: str) -> list[str]:
+    """The data manager job with a wrong sha256: failed with exit 2, one error line, no row added."""
+    start = time.monotonic()
+    while (job := gi.jobs.show_job(job_id, full_details=True))["state"] not in ("ok", "error", "failed"):
+        if time.monotonic() - start > 600:
+            return [f"the refused data manager job is still {job['state']} after 600 s"]
+        time.sleep(2)
+    stderr = (job.get("tool_stderr") or "").strip().splitlines()
+    errors = [line for line in stderr if line.startswith("error: ")]
+    print(f"data manager with a wrong sha256: {job['state']}, exit {job.get('exit_code')}: "
+          f"{errors[-1] if errors else stderr[-1:]}", file=sys.stderr)
+    if job["state"] != "error" or job.get("exit_code") != 2 or len(errors) != 1 or "(the sha256 given)" not in errors[0]:
+        return [f"the data manager with a wrong sha256 ended {job['state']}, exit {job.get('exit_code')}, {stderr[-2:]}"]
+    if table_row(gi, "refused", timeout=0) is not None:
+        return ["the data manager with a wrong sha256 added a row"]
+    return []
+
+
 def run(args) -> int:
     from bioblend.galaxy import GalaxyInstance
 
@@ -103,7 +123,8 @@ def run(args) -> int:
     fetched = gi.make_post_request(f"{gi.url}/tools/fetch", payload={"history_id": history, "targets": [{
         "destination": {"type": "hdas"},
         "elements": [{"src": "path", "path": str(config.resolve()), "ext": "yaml", "name": config.name},
-                     {"src": "path", "path": str(archive), "ext": "tar.gz", "name": archive.name}]}]})
+                     {"src": "path", "path": str(archive), "ext": "tar.gz", "name": archive.name},
+                     {"src": "path", "path": str(args.not_weights), "ext": "h5", "name": "not_weights.h5"}]}]})
     wait_ok(gi, started["jobs"][0]["id"], "data manager")
 
     # 2. its row and its folder
@@ -128,7 +149,12 @@ def run(args) -> int:
     started = gi.tools.run_tool(history, "ludwig_experiment", {
         "config": {"src": "hda", "id": uploads["config"]}, "raw_data": {"src": "hda", "id": uploads["raw_data"]},
         "extras|installed_weights": VALUE})
+    # meanwhile (the runner has two workers), the data manager's own <test>: a wrong sha256 is one line, exit 2
+    refused = gi.tools.run_tool(history, "ludwig_mnist_weights_fetcher", {
+        "backbone|family": "mobilenetv3", "backbone|variant": "small", "source|type": "dataset",
+        "source|weights": {"src": "hda", "id": named["not_weights.h5"]}, "sha256": "0" * 64, "value": "refused"})
     job = wait_ok(gi, started["jobs"][0]["id"], "experiment with the installed weights")
+    failures += check_refused(gi, refused["jobs"][0]["id"])
     collection = next(c for c in started["output_collections"] if c["output_name"] == "output_pred_csv")
     elements = gi.histories.show_dataset_collection(history, collection["id"])["elements"]
     description = next(e["object"]["id"] for e in elements if e["element_identifier"] == "description")
@@ -157,7 +183,7 @@ def main() -> int:
     make = commands.add_parser("make-weights")
     make.add_argument("path", type=Path)
     phase = commands.add_parser("run")
-    for name in ("url", "admin_key", "weights", "sha256", "test_data", "work"):
+    for name in ("url", "admin_key", "weights", "sha256", "test_data", "work", "not_weights"):
         phase.add_argument(f"--{name}", required=True)
     args = parser.parse_args()
     if args.command == "make-weights":
