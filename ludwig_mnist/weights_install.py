@@ -205,7 +205,8 @@ def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> None:
     request = InstallRequest(args.family, args.variant, args.output_directory, args.url, args.file,
                              args.file_name, args.sha256, args.name, args.value)
     weights = install_weights(request, log)
-    if args.galaxy_json:
+    if args.galaxy_json:  # Galaxy moves the folder and writes the row itself (data_manager_conf.xml)
         args.galaxy_json.write_text(json.dumps(galaxy_json(weights)) + "\n", encoding="utf-8")
+        return
     log("row of the ludwig_mnist_weights table (tool-data/ludwig_mnist_weights.loc, tab-separated): "
         + "\t".join(str(v) for v in weights.table_row(str(weights.directory.resolve())).values()))

@@ -81,7 +81,16 @@ def test_file_source_installs_an_entry_and_the_galaxy_json(weights_file, tmp_pat
     assert (installed.family, installed.variant, installed.sha256) == ("mobilenetv3", "small", digest)
     assert installed.origin == str(weights_file) and file_sha256(installed.path) == digest
     assert "checked: sha256 matches the sha256 given" in out
-    assert f"mnv3_small_test\ttest backbone\tmobilenetv3\tsmall\t{digest}\t{entry.resolve()}" in out
+    assert "row of the ludwig_mnist_weights table" not in out  # Galaxy writes the row, with the moved path
+
+
+def test_without_galaxy_the_loc_row_is_printed_for_the_admin(weights_file, tmp_path, capsys):
+    digest = file_sha256(weights_file)
+    status, out, err = install(capsys, "--family", "mobilenetv3", "--variant", "small", "--file", weights_file,
+                               "--value", "by_hand", "--name", "by hand", "--output_directory", tmp_path)
+    assert status == 0, err
+    assert "not checked against a hash (none given" in out  # a local file needs no sha256
+    assert f"by_hand\tby hand\tmobilenetv3\tsmall\t{digest}\t{(tmp_path / 'by_hand').resolve()}" in out
 
 
 def test_file_url_source_needs_and_checks_the_sha256(weights_file, tmp_path, capsys):
