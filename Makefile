@@ -19,6 +19,7 @@ pytest: setup browser-setup
 galaxy-test: setup
 	./scripts/galaxy_tests.sh
 	./scripts/galaxy_parallel_test.sh
+	./scripts/galaxy_shed_test.sh
 
 # The Galaxy MNIST tutorial clicked through Galaxy's web UI in headless Chromium (screenshots: tests/galaxy_ui/artifacts/).
 galaxy-ui-test: setup browser-setup
@@ -29,4 +30,4 @@ galaxy-ui-test: setup browser-setup
 test: pytest galaxy-test galaxy-ui-test
 
 clean:
-	rm -rf results test-results galaxy-run galaxy-ui-run galaxy-serve
+	rm -rf results test-results galaxy-run galaxy-ui-run galaxy-serve galaxy-shed-run

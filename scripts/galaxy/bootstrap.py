@@ -49,17 +49,19 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def wait(url: str, pid: int, timeout: float) -> int:
+def wait(url: str, pid: int, timeout: float, name: str = "Galaxy") -> int:
     start = time.monotonic()
     last_error = ""
     while time.monotonic() - start < timeout:
         if not pid_alive(pid):
-            print(f"Galaxy process {pid} exited during startup", file=sys.stderr)
+            print(f"{name} process {pid} exited during startup", file=sys.stderr)
             return 1
         try:
             version = request(f"{url}/api/version", timeout=5)
+            # Galaxy answers version_major and version_minor; the Tool Shed, version_major and version.
+            number = version.get("version") or f"{version.get('version_major')}.{version.get('version_minor')}"
             print(
-                f"Galaxy {version.get('version_major')}.{version.get('version_minor')} answered after "
+                f"{name} {number} answered after "
                 f"{time.monotonic() - start:.0f} s",
                 file=sys.stderr,
             )
@@ -67,7 +69,7 @@ def wait(url: str, pid: int, timeout: float) -> int:
         except (urllib.error.URLError, OSError, ValueError, RuntimeError) as exc:
             last_error = str(exc)
         time.sleep(2)
-    print(f"Galaxy did not answer {url}/api/version within {timeout:.0f} s (last error: {last_error})", file=sys.stderr)
+    print(f"{name} did not answer {url}/api/version within {timeout:.0f} s (last error: {last_error})", file=sys.stderr)
     return 1
 
 
@@ -128,6 +130,7 @@ def main() -> int:
     p_wait.add_argument("--url", required=True)
     p_wait.add_argument("--pid", type=int, required=True)
     p_wait.add_argument("--timeout", type=float, default=600)
+    p_wait.add_argument("--name", default="Galaxy", help="the server's name in the messages")
     p_users = sub.add_parser("users")
     p_users.add_argument("--url", required=True)
     p_users.add_argument("--bootstrap_key", required=True)
@@ -143,7 +146,7 @@ def main() -> int:
     p_import.add_argument("workflow")
     args = parser.parse_args()
     if args.command == "wait":
-        return wait(args.url, args.pid, args.timeout)
+        return wait(args.url, args.pid, args.timeout, args.name)
     if args.command == "login":
         return login(args.url, args.bootstrap_key, args.email, args.username, args.password)
     if args.command == "import-workflow":

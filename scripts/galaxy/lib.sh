@@ -129,19 +129,19 @@ gx_install_package() {
     [ -n "$version" ] || gx_die "no __version__ in ludwig_mnist/__init__.py"
     dir="$GX_TOOL_DEPS/ludwig-mnist/$version"
     want="$(sha256sum "$REPO/pyproject.toml" | cut -d' ' -f1) $REPO"
-    if gx_marker_is "$dir/venv" package "$want" ludwig-mnist; then
+    if gx_marker_is "$dir/venv" package "$want" ludwig-mnist && [ -f "$dir/env.sh" ]; then
         gx_log "ludwig-mnist $version already installed (editable) in $dir/venv"
     else
         gx_log "installing ludwig-mnist $version (editable) into $dir/venv, Galaxy's tool dependency"
+        # The admin's script (docs/galaxy_admin.md), editable here: it makes the venv and its env.sh.
         mkdir -p "$dir"
-        gx_marked_pip "$dir/venv" package "$want" -e "$REPO"
+        if ! PYTHON="$PYTHON" "$REPO/scripts/make_tool_dependency.sh" --editable "$GX_TOOL_DEPS" "$REPO" \
+                > "$dir/make_tool_dependency.log" 2>&1; then
+            tail -n 40 "$dir/make_tool_dependency.log" >&2
+            gx_die "scripts/make_tool_dependency.sh failed (log: $dir/make_tool_dependency.log)"
+        fi
+        echo "$want" > "$dir/venv/.galaxy-tests-package"
     fi
-    {
-        echo "# Written by scripts/galaxy/lib.sh. Galaxy's galaxy_packages dependency resolver sources this"
-        echo "# before a job of a tool that requires ludwig-mnist $version: the tool's commands (ludwig-mnist,"
-        echo "# python) come from this venv, not from Galaxy's own."
-        echo "export PATH=\"$dir/venv/bin:\$PATH\""
-    } > "$dir/env.sh"
     # Harness venvs from before this route had the package in Galaxy's venv: remove it there, so
     # that the jobs can only find it through the dependency resolver.
     if [ -e "$GALAXY_VENV/bin/ludwig-mnist" ]; then
@@ -238,26 +238,35 @@ EOF
 gx_random_hex() { od -An -N"${1:-16}" -tx1 /dev/urandom | tr -d ' \n'; }
 
 # galaxy.yml and tool_conf.xml (scripts/galaxy/make_config.py) for GX_TOOL_FILES.
-gx_write_config() {  # run_dir web_ui(0|1)
-    local run_dir="$1" web_ui="$2" ui_args=() tool_id
+gx_write_config() {  # run_dir web_ui(0|1) [tool_shed_url]
+    local run_dir="$1" web_ui="$2" shed_url="${3:-}" ui_args=() tool_id test_data="$REPO/test-data"
     if [ "$web_ui" = "1" ]; then
         ui_args+=(--section_name "Ludwig (this repository)" --url "$GALAXY_URL")
         while IFS= read -r tool_id; do
             ui_args+=(--sanitize_allowlist "$tool_id")
         done < <(gx_tool_ids)
     fi
-    # The data managers (data_managers/*/) and the tools' data tables: the weights the experiment tool offers.
+    if [ -n "$shed_url" ]; then
+        # Installs from that Tool Shed; the tests read the installed copy's test-data, not the checkout's.
+        ui_args+=(--tool_shed_url "$shed_url")
+        test_data="$run_dir/no-test-data"
+        mkdir -p "$test_data"
+    fi
+    # The data managers (data_managers/*/) and the tools' data tables: the weights the experiment tool offers
+    # (a Galaxy that installs from a Tool Shed gets the tools' tables with the installed repository).
     local dm
-    for dm in "$REPO"/data_managers/*/data_manager_conf.xml; do
-        [ -f "$dm" ] && ui_args+=(--data_manager "$(dirname "$dm")")
-    done
-    [ -f "$REPO/tools/tool_data_table_conf.xml.sample" ] && \
-        ui_args+=(--tool_data_tables "$REPO/tools/tool_data_table_conf.xml.sample")
+    if [ -z "$shed_url" ]; then
+        for dm in "$REPO"/data_managers/*/data_manager_conf.xml; do
+            [ -f "$dm" ] && ui_args+=(--data_manager "$(dirname "$dm")")
+        done
+        [ -f "$REPO/tools/tool_data_table_conf.xml.sample" ] && \
+            ui_args+=(--tool_data_tables "$REPO/tools/tool_data_table_conf.xml.sample")
+    fi
     "$PYTHON" "$GX_HELPERS/make_config.py" \
-        --run_dir "$run_dir" --test_data_dir "$REPO/test-data" \
+        --run_dir "$run_dir" --test_data_dir "$test_data" \
         --bootstrap_key "$BOOTSTRAP_KEY" --id_secret "$ID_SECRET" \
         --tool_dependency_dir "$GX_TOOL_DEPS" \
-        ${ui_args[@]+"${ui_args[@]}"} "${GX_TOOL_FILES[@]}"
+        ${ui_args[@]+"${ui_args[@]}"} ${GX_TOOL_FILES[@]+"${GX_TOOL_FILES[@]}"}
 }
 
 # Start Galaxy and wait until it answers.
@@ -269,23 +278,26 @@ gx_write_config() {  # run_dir web_ui(0|1)
 #             repository)", galaxy_infrastructure_url, and the HTML allowlist of the
 #             tools, so that their reports display as pages. Without it: the tool
 #             tests' config (the panel section "Tools under test", no allowlist).
+#   --shed URL  a Galaxy that trusts and installs from the Tool Shed at URL (scripts/galaxy/shed.sh),
+#             with no tool of tools/ in its panel (unless TOOL_FILEs are given).
 # Sets GALAXY_PID, GALAXY_URL, BOOTSTRAP_KEY and ID_SECRET; the log is RUN_DIR/galaxy.log.
 # Ends the script (status 1, with the log's tail) if Galaxy does not come up.
 gx_start() {
-    local keep=0 web_ui=0
+    local keep=0 web_ui=0 shed_url=""
     while [ "$#" -gt 0 ]; do
         case "$1" in
             --keep) keep=1 ;;
             --web-ui) web_ui=1 ;;
+            --shed) shed_url="$2"; shift ;;
             *) break ;;
         esac
         shift
     done
-    [ "$#" -ge 2 ] || gx_die "usage: gx_start [--keep] [--web-ui] RUN_DIR PORT [TOOL_FILE...]"
+    [ "$#" -ge 2 ] || gx_die "usage: gx_start [--keep] [--web-ui] [--shed URL] RUN_DIR PORT [TOOL_FILE...]"
     local run_dir="$1" port="$2"
     shift 2
-    if [ "$#" -gt 0 ]; then GX_TOOL_FILES=("$@"); else gx_find_tools; fi
-    [ "${#GX_TOOL_FILES[@]}" -gt 0 ] || gx_die "no tool XML files found under tools/"
+    if [ "$#" -gt 0 ]; then GX_TOOL_FILES=("$@"); elif [ -n "$shed_url" ]; then GX_TOOL_FILES=(); else gx_find_tools; fi
+    [ "${#GX_TOOL_FILES[@]}" -gt 0 ] || [ -n "$shed_url" ] || gx_die "no tool XML files found under tools/"
 
     gx_stop_recorded "$run_dir"
     if [ "$keep" != "1" ]; then
@@ -305,7 +317,7 @@ gx_start() {
     . "$run_dir/secrets.env"
 
     GALAXY_URL="http://127.0.0.1:$port"
-    gx_write_config "$run_dir" "$web_ui" || gx_die "could not write the Galaxy config in $run_dir"
+    gx_write_config "$run_dir" "$web_ui" "$shed_url" || gx_die "could not write the Galaxy config in $run_dir"
 
     gx_log "starting Galaxy $GALAXY_VERSION on $GALAXY_URL (log: $run_dir/galaxy.log)"
     (

@@ -21,6 +21,10 @@ Optional, for a Galaxy that people (or a browser test) use through the web UI
 Tables are written to <run_dir>/tool_data_table_conf.xml with their .loc files under
 <run_dir>/tool-data/ (copied from the .loc.sample beside each sample, empty of rows), which is
 also where the data managers' files and rows go (galaxy_data_manager_data_path).
+  --tool_shed_url URL       a Galaxy that installs tools from this Tool Shed (scripts/galaxy/shed.sh):
+                            <run_dir>/tool_sheds_conf.xml trusts only it, and the installed tools go
+                            to <run_dir>/shed_tools/, listed in <run_dir>/shed_tool_conf.xml
+                            (the tool files on the command line may then be none)
 """
 
 from __future__ import annotations
@@ -45,6 +49,22 @@ def write_tool_conf(path: str, tool_files: list[str], section_name: str = "Tools
     lines += ["  </section>", "</toolbox>", ""]
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines))
+
+
+def write_shed_configs(run_dir: str, tool_shed_url: str) -> tuple[str, str]:
+    """tool_sheds_conf.xml (the Tool Sheds an admin may install from: only this one) and
+    shed_tool_conf.xml (where Galaxy writes the tools it installs); returns their paths."""
+    sheds = os.path.join(run_dir, "tool_sheds_conf.xml")
+    with open(sheds, "w", encoding="utf-8") as fh:
+        fh.write('<?xml version="1.0"?>\n<tool_sheds>\n'
+                 f'    <tool_shed name="Local Tool Shed" url={quoteattr(tool_shed_url.rstrip("/") + "/")}/>\n'
+                 "</tool_sheds>\n")
+    shed_tools = os.path.join(run_dir, "shed_tools")
+    os.makedirs(shed_tools, exist_ok=True)
+    shed_conf = os.path.join(run_dir, "shed_tool_conf.xml")
+    with open(shed_conf, "w", encoding="utf-8") as fh:
+        fh.write(f'<?xml version="1.0"?>\n<toolbox tool_path={quoteattr(shed_tools)}>\n</toolbox>\n')
+    return sheds, shed_conf
 
 
 def write_sanitize_allowlist(path: str, tool_ids: list[str]) -> None:
@@ -109,6 +129,7 @@ def write_galaxy_yml(
     tool_dependency_dir: str | None = None,
     data_tables: str | None = None,
     data_managers: str | None = None,
+    shed_configs: tuple[str, str] | None = None,
 ) -> None:
     data_dir = os.path.join(run_dir, "data")
     database = os.path.join(run_dir, "galaxy.sqlite")
@@ -118,7 +139,7 @@ galaxy:
   data_dir: {yaml_str(data_dir)}
   database_connection: {yaml_str("sqlite:///" + database + "?isolation_level=IMMEDIATE&timeout=60")}
   database_auto_migrate: true
-  tool_config_file: {yaml_str(tool_conf)}
+  tool_config_file: {yaml_str(tool_conf) if not shed_configs else json.dumps([tool_conf, shed_configs[1]])}
   # The test client (planemo, external_galaxy) downloads test inputs from the server.
   tool_test_data_directories: {yaml_str(test_data_dir)}
   index_tool_help: false
@@ -177,6 +198,12 @@ galaxy:
         text += f"""\
   data_manager_config_file: {yaml_str(data_managers)}
 """
+    if shed_configs:
+        text += f"""\
+  # Installs from the Tool Shed (Admin → Install and Uninstall, or POST /api/tool_shed_repositories).
+  tool_sheds_config_file: {yaml_str(shed_configs[0])}
+  shed_tool_config_file: {yaml_str(shed_configs[1])}
+"""
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
 
@@ -194,8 +221,11 @@ def main() -> None:
     parser.add_argument("--tool_dependency_dir", default=None)
     parser.add_argument("--data_manager", action="append", default=[], metavar="DIR")
     parser.add_argument("--tool_data_tables", action="append", default=[], metavar="FILE")
-    parser.add_argument("tool_files", nargs="+")
+    parser.add_argument("--tool_shed_url", default=None)
+    parser.add_argument("tool_files", nargs="*")
     args = parser.parse_args()
+    if not args.tool_files and not args.tool_shed_url:
+        parser.error("give the tool files of the panel (or --tool_shed_url for a Galaxy that installs them)")
 
     run_dir = os.path.abspath(args.run_dir)
     os.makedirs(os.path.join(run_dir, "data"), exist_ok=True)
@@ -222,6 +252,7 @@ def main() -> None:
         os.path.abspath(args.tool_dependency_dir) if args.tool_dependency_dir else None,
         data_tables,
         data_managers,
+        write_shed_configs(run_dir, args.tool_shed_url) if args.tool_shed_url else None,
     )
 
 
