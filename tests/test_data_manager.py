@@ -232,3 +232,19 @@ def test_data_manager_conf_and_table_samples_name_the_table_columns():
     experiment = ET.parse(REPO / "tools" / "ludwig_experiment.xml").getroot()
     select = next(p for p in experiment.iter("param") if p.get("argument") == "--installed_weights")
     assert select.find("options").get("from_data_table") == "ludwig_mnist_weights"
+
+
+def test_k_fold_starts_every_fold_from_the_pretrained_weights(weights_file, tmp_path, capsys):
+    csv_path, zip_path = make_dataset(tmp_path / "data", classes=("a", "b"), train_per_class=4, test_per_class=0,
+                                      size=16)
+    config = tmp_path / "config.yaml"
+    config.write_text("input_features:\n  - name: image_path\n    type: image\n    encoder:\n      type: mobilenetv3\n"
+                      f"      model_variant: small\n      pretrained_weights: {weights_file}\n      trainable: false\n"
+                      "output_features:\n  - name: label\n    type: category\ntrainer:\n  epochs: 1\n  batch_size: 8\n",
+                      encoding="utf-8")
+    status = main(["experiment", "--config", str(config), "--dataset", str(csv_path), "--raw_data", str(zip_path),
+                   "--output_directory", str(tmp_path / "out"), "--k_fold", "2"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert f"weights: mobilenetv3 small: a local weights file (pretrained_weights), {weights_file.name} " \
+           f"(sha256 {file_sha256(weights_file)})" in out
