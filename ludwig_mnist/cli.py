@@ -15,7 +15,7 @@ from . import __version__, runtime, weights_install
 from .config.load import load_config
 from .data.archive import ArchiveLimits
 from .errors import UserInputError
-from .options import DataOptions, PredictOptions, RunOptions
+from .options import DataOptions, ExplainOptions, PredictOptions, RunOptions
 
 EXIT_USER_ERROR = 2
 
@@ -67,6 +67,35 @@ def _experiment_flags(parser: argparse.ArgumentParser, defaults: ArchiveLimits) 
     _limit_flags(parser, defaults)
 
 
+EXPLAIN_METHODS = ("gradcam", "integrated_gradients")  # explain/methods.METHODS, without importing TensorFlow
+
+
+def _explain_flags(parser: argparse.ArgumentParser, standalone: bool) -> None:
+    """`explain --method M`, or `--explain M` on experiment and predict; then which images."""
+    if standalone:
+        _flag(parser, "method", choices=EXPLAIN_METHODS, default="gradcam",
+              help="Grad-CAM (convolutional encoders) or integrated gradients (any encoder); default gradcam")
+    else:
+        parser.add_argument("--explain", choices=EXPLAIN_METHODS, default=None,
+                            help="also explain predictions: heatmaps in the report's \"What the model looks at\" "
+                                 "and in OUT/explanations/ (PNG overlays, attributions.npz)")
+    _flag(parser, "num_images", type=_positive_int, default=20,
+          help="images explained, round-robin over the classes, correct and misclassified alternating (default 20)")
+    _flag(parser, "explain_images", nargs="+", default=[], metavar="IMAGE_PATH",
+          help="explain exactly these rows instead, named by their image path as written in the table")
+
+
+def explain_options(args: argparse.Namespace) -> ExplainOptions | None:
+    method = args.method if args.command == "explain" else getattr(args, "explain", None)
+    if method is None:
+        if getattr(args, "explain_images", None) or getattr(args, "num_images", 20) != 20:
+            raise UserInputError("--num_images and --explain_images need --explain gradcam|integrated_gradients")
+        return None
+    if args.explain_images and args.num_images != 20:
+        raise UserInputError("give --num_images or --explain_images, not both: the named rows are all explained")
+    return ExplainOptions(method=method, num_images=args.num_images, image_paths=tuple(args.explain_images))
+
+
 def _parallel_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--disable_parallel_threads", "--disable-parallel-threads", action="store_true",
                         help="run TensorFlow on one thread (Ludwig's flag: reproducible results on one machine, "
@@ -97,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     experiment.add_argument("--tensorboard", action="store_true",
                             help="also write TensorBoard event logs (loss and metrics per epoch) to OUT/tensorboard/")
     _parallel_flag(experiment)
+    _explain_flags(experiment, standalone=False)
 
     compare = commands.add_parser("compare", help="run every combination of a parameter grid and rank them")
     _experiment_flags(compare, defaults)
@@ -123,6 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     _parallel_flag(predict)
     _limit_flags(predict, defaults)
     _label_flags(predict)
+    _explain_flags(predict, standalone=False)
+
+    explain = commands.add_parser("explain", help="predict with a saved model and explain the predictions "
+                                  "(Grad-CAM or integrated gradients heatmaps)")
+    for action in predict._actions:  # predict's arguments, then the method and the images
+        if action.dest not in ("help", "explain", "num_images", "explain_images"):
+            explain._add_action(action)
+    _explain_flags(explain, standalone=True)
 
     _visualize_parser(commands)
     weights_install.add_parser(commands)
@@ -209,7 +247,8 @@ def run_options(args: argparse.Namespace) -> RunOptions:
                       model_load_path=getattr(args, "model_load_path", None),
                       model_resume_path=getattr(args, "model_resume_path", None),
                       installed_weights=getattr(args, "installed_weights", None),
-                      tensorboard=getattr(args, "tensorboard", False), command=tuple(sys.argv))
+                      tensorboard=getattr(args, "tensorboard", False), command=tuple(sys.argv),
+                      explain=explain_options(args))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -224,7 +263,8 @@ def run(args: argparse.Namespace) -> None:
         ignored = [flag for flag, used in (("--tensorboard", args.tensorboard), ("--model_load_path", args.model_load_path),
                                            ("--model_resume_path", args.model_resume_path),
                                            ("--installed_weights", args.installed_weights),
-                                           ("--eval_split", args.eval_split != "test")) if used]
+                                           ("--eval_split", args.eval_split != "test"),
+                                           ("--explain", args.explain is not None)) if used]
         if ignored:
             raise UserInputError(f"--k_fold cannot be combined with {', '.join(ignored)}: cross-validation trains "
                                  "a fresh model per fold and evaluates each on its held-out fold")
@@ -240,11 +280,12 @@ def run(args: argparse.Namespace) -> None:
 
         search = read_grid_search(args.config, args.grid, (args.metric, args.metric_split, args.goal))
         run_compare(search, run_options(args), log=_log)
-    elif args.command == "predict":
+    elif args.command in ("predict", "explain"):
         from .pipelines.predict import run_predict
 
         run_predict(PredictOptions(model_path=args.model_path, data=data_options(args),
-                                   output_directory=args.output_directory, batch_size=args.batch_size), log=_log)
+                                   output_directory=args.output_directory, batch_size=args.batch_size,
+                                   explain=explain_options(args)), log=_log)
     elif args.command in ("render-config", "render_config"):
         render_config_command(args)
     elif args.command == "visualize":

@@ -47,6 +47,15 @@ class DataOptions:
 
 
 @dataclass(frozen=True)
+class ExplainOptions:
+    """``--explain``: which attribution method, on how many sampled rows or on the rows of these image paths."""
+
+    method: str = "gradcam"  # a key of explain/methods.METHODS: gradcam | integrated_gradients
+    num_images: int = 20  # sampled per class round-robin, correct and misclassified alternating
+    image_paths: tuple[str, ...] = ()  # explain exactly these rows instead (paths as in the table)
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """One run of a pipeline.  ``command`` is recorded in description.json (the CLI passes sys.argv)."""
 
@@ -59,6 +68,7 @@ class RunOptions:
     installed_weights: Path | None = None  # an entry folder of the data manager (artifacts/installed.py)
     tensorboard: bool = False
     command: tuple[str, ...] = ()
+    explain: ExplainOptions | None = None  # also explain the shown split's predictions
 
     def __post_init__(self):
         if self.eval_split not in SPLIT_CHOICES:
@@ -82,3 +92,4 @@ class PredictOptions:
     data: DataOptions
     output_directory: Path
     batch_size: int | None = None  # None: the model's trainer.eval_batch_size (1024 when auto)
+    explain: ExplainOptions | None = None  # also explain some predictions (the `explain` command sets it)

@@ -146,6 +146,10 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     if saved is not None:
         initial_epoch = start_weights(model, saved, config.trainer.epochs,
                                       resume=options.model_resume_path is not None, notes=notes, log=log)
+    if options.explain is not None:  # an impossible method (Grad-CAM without a conv layer) fails before training
+        from ..explain.run import check_method
+
+        check_method(model, image_shape, options.explain)
     layers = layer_rows(model)
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     total = int(model.count_params())
@@ -173,6 +177,17 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
         log(summary_line(config.output_feature, evaluation))
 
     shown = data.splits[shown_split(eval_split, evaluations)]
+    explanations = None
+    if options.explain is not None:
+        start = time.perf_counter()
+        from ..explain.outputs import write_explanations
+        from ..explain.run import explain_rows
+
+        explanations = explain_rows(model, shown.images, shown.sources, shown.labels, probabilities[shown.name],
+                                    data.metadata.class_names, options.explain, shown.name,
+                                    options.data.dataset_name, log=log)
+        write_explanations(explanations, out_dir)
+        timings["explain"] = time.perf_counter() - start
     train = data.splits["training"]
     result = ExperimentResult(
         resolved_config=config.to_dict(), random_seed=seed, dataset=options.data.labelled(data.summary),
@@ -182,7 +197,7 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
         wall_seconds=time.perf_counter() - wall_start,
         misclassified=misclassified_examples(shown.images, shown.sources, evaluations[shown.name]),
         training_samples=training_examples(train.images, train.labels, train.sources, data.metadata.class_names),
-        notes=tuple(notes), weights=weights)
+        notes=tuple(notes), weights=weights, explanations=explanations)
 
     start = time.perf_counter()
     run_dir = out_dir / "experiment_run"

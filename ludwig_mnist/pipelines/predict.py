@@ -151,6 +151,11 @@ def run_predict(options: PredictOptions, log: Callable[[str], None] = print) -> 
 
     saved = load_model_dir(model_path)
     config, metadata, model = saved.config, saved.metadata, saved.model
+    if options.explain is not None:  # an impossible method fails before any output is written
+        from ..explain.run import check_method
+
+        check_method(model, (metadata.image.height, metadata.image.width, metadata.image.num_channels),
+                     options.explain)
     batch_size = options.batch_size or resolve_eval_batch_size(config)
     image = metadata.image
     log(f"ludwig-mnist {environment.versions['ludwig_mnist']} on {environment.device}, "
@@ -214,6 +219,10 @@ def run_predict(options: PredictOptions, log: Callable[[str], None] = print) -> 
                                   getattr(config.output_feature, "threshold", None))
         write_predictions(staging.staging / PREDICTIONS_CSV, frame)
 
+        explanations = None
+        if options.explain is not None:
+            explanations = _explain(model, images, sources, y_true, labelled, probabilities, metadata,
+                                    options, dataset_name, staging.staging, log)
         evaluation = None
         if y_true is not None:
             evaluation = evaluate_feature(config.output_feature, EVALUATED_SPLIT, y_true, probabilities[labelled],
@@ -223,7 +232,7 @@ def run_predict(options: PredictOptions, log: Callable[[str], None] = print) -> 
                        test_statistics_json(evaluation, config.output_feature.name))
             _write_report(evaluation, staging.staging, images, sources, labelled, notes, model_path=model_path,
                           dataset_name=dataset_name, raw_data_path=data.raw_data, config=config,
-                          metadata=metadata, rows=len(images), labels=data)
+                          metadata=metadata, rows=len(images), labels=data, explanations=explanations)
         staging.publish()
         log(f"done in {time.perf_counter() - wall_start:.1f} s; results in {Path(options.output_directory)}")
         return PredictResult(len(images), evaluation, tuple(notes), images_per_second, batch_size)
@@ -237,7 +246,7 @@ def run_predict(options: PredictOptions, log: Callable[[str], None] = print) -> 
 
 def _write_report(evaluation: SplitEvaluation, out: Path, images, sources: Sequence[str], labelled: np.ndarray,
                   notes: Sequence[str], *, model_path: Path, dataset_name: str, raw_data_path: Path | None,
-                  config, metadata, rows: int, labels: DataOptions) -> None:
+                  config, metadata, rows: int, labels: DataOptions, explanations=None) -> None:
     """images: (N, H, W, C) of every predicted row (array or DiskImages); only the gallery's rows are read."""
     from ..report.evaluation import write_evaluation_report
 
@@ -265,4 +274,20 @@ def _write_report(evaluation: SplitEvaluation, out: Path, images, sources: Seque
         "rows evaluated": f"{len(evaluation.y_true):,}",
     }
     write_evaluation_report(evaluation, out, title="Ludwig Predict and Evaluate report", model_description=description,
-                            misclassified=misclassified, notes=notes)
+                            misclassified=misclassified, notes=notes, explanations=explanations)
+
+
+def _explain(model, images, sources, y_true, labelled, probabilities, metadata, options, dataset_name, out, log):
+    """Explanations of the labelled rows (all rows when none is labelled), written to OUT/explanations/."""
+    from ..explain.outputs import write_explanations
+    from ..explain.run import explain_rows
+
+    if y_true is None:
+        rows, truth, split = np.arange(len(sources)), None, "predicted"
+    else:
+        rows, truth, split = np.flatnonzero(labelled), y_true, EVALUATED_SPLIT
+    explanations = explain_rows(model, take_rows(images, rows), [sources[i] for i in rows], truth,
+                                probabilities[rows], metadata.class_names, options.explain, split, dataset_name,
+                                log=log)
+    write_explanations(explanations, out)
+    return explanations

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..results import ImageExample, SplitEvaluation
 from . import sections
+from .explanations import explanations_view, with_section
 from .common import (
     EVALUATION_FIGURES,
     EVALUATION_SECTIONS,
@@ -35,7 +36,8 @@ def _analysis(evaluation: SplitEvaluation) -> dict:
 
 def render_evaluation_report(evaluation: SplitEvaluation, figures: Mapping[str, bytes], *,
                              title: str, model_description: Mapping[str, Any],
-                             misclassified: Sequence[ImageExample], notes: Sequence[str]) -> str:
+                             misclassified: Sequence[ImageExample], notes: Sequence[str],
+                             explanations=None) -> str:
     """The predict report's HTML text."""
     uris = figure_uris(figures, EVALUATION_FIGURES)
     all_notes = unique_notes(notes)
@@ -47,7 +49,8 @@ def render_evaluation_report(evaluation: SplitEvaluation, figures: Mapping[str, 
     context = {
         "title": title,
         "dataset_name": str(model_description.get("dataset", "")),  # the user's name of the table (--dataset_label)
-        "sections": EVALUATION_SECTIONS,
+        "sections": with_section(EVALUATION_SECTIONS, explanations),
+        "explanations": explanations_view(explanations),
         "notes": all_notes,
         "model_description": description,
         "eval": evaluation_view(evaluation, uris),
@@ -60,7 +63,7 @@ def render_evaluation_report(evaluation: SplitEvaluation, figures: Mapping[str, 
 
 def write_evaluation_report(evaluation: SplitEvaluation, output_dir: Path, *, title: str,
                             model_description: dict, misclassified: Sequence[ImageExample],
-                            notes: Sequence[str]) -> ReportFiles:
+                            notes: Sequence[str], explanations=None) -> ReportFiles:
     """The predict command's short report: ludwig_predict_report.html, plots/, metrics.tsv."""
     figures = evaluation_figures(evaluation)
     figures.update(sections.category_figures(evaluation, _analysis(evaluation)))
@@ -69,5 +72,5 @@ def write_evaluation_report(evaluation: SplitEvaluation, output_dir: Path, *, ti
         figures.update(binary[0])
     html = render_evaluation_report(evaluation, figures, title=title,
                                     model_description=model_description,
-                                    misclassified=misclassified, notes=notes)
+                                    misclassified=misclassified, notes=notes, explanations=explanations)
     return write_report_files(output_dir, PREDICT_HTML, html, figures, [evaluation_metrics_row(evaluation)])

@@ -9,6 +9,7 @@ from ..analysis import natural_order
 from ..artifacts.weights import SOURCES
 from ..results import SPLIT_NAMES, ExperimentResult
 from . import plots, sections
+from .explanations import explanations_view, with_section
 from .common import (
     EXPERIMENT_FIGURES,
     EXPERIMENT_HTML,
@@ -86,7 +87,8 @@ def render_experiment_report(result: ExperimentResult, figures: Mapping[str, byt
     ips = training.images_per_second
     context = {
         "title": "Ludwig Experiment report",
-        "sections": EXPERIMENT_SECTIONS,
+        "sections": with_section(EXPERIMENT_SECTIONS, result.explanations),
+        "explanations": explanations_view(result.explanations),
         "result": result,
         "dataset": ds,
         "training": training,
