@@ -144,8 +144,11 @@ class LudwigModel:
                    skip_save_processed_input: bool = False, skip_save_unprocessed_output: bool = False,
                    skip_save_predictions: bool = False, skip_save_eval_stats: bool = False,
                    skip_collect_predictions: bool = False, skip_collect_overall_stats: bool = False,
-                   output_directory: str = "results", random_seed: int = 42, **kwargs):
-        """Train, then evaluate eval_split; returns (test_stats, train_stats, preprocessed_data, output_directory)."""
+                   output_directory: str = "results", random_seed: int = 42, encoder_from=None, **kwargs):
+        """Train, then evaluate eval_split; returns (test_stats, train_stats, preprocessed_data, output_directory).
+
+        encoder_from (this tool's argument, not Ludwig's): a model directory whose encoder's weights start the
+        network, with a new head for this data's classes (the CLI's --encoder_from)."""
         _refuse_extra("experiment", kwargs)
         for name, value in (("skip_save_unprocessed_output", skip_save_unprocessed_output),
                             ("skip_collect_predictions", skip_collect_predictions)):
@@ -156,7 +159,7 @@ class LudwigModel:
                               skip_save_progress, skip_save_log, skip_save_processed_input, output_directory,
                               random_seed, drop=[name for name, skip in (("predictions.csv", skip_save_predictions),
                                                                           ("test_statistics.json", skip_save_eval_stats))
-                                                 if skip])
+                                                 if skip], encoder_from=encoder_from)
         test_stats = self._test_stats(run_dir)
         if test_stats is not None and skip_collect_overall_stats:
             test_stats = _without_overall(test_stats)
@@ -182,7 +185,8 @@ class LudwigModel:
 
     def _train(self, call, dataset, training_set, validation_set, test_set, training_set_metadata, data_format,
                experiment_name, model_name, model_resume_path, eval_split, skip_description, skip_statistics,
-               skip_model, skip_progress, skip_log, skip_processed, output_directory, random_seed, drop) -> Path:
+               skip_model, skip_progress, skip_log, skip_processed, output_directory, random_seed, drop,
+               encoder_from=None) -> Path:
         _refuse_true(call, "skip_save_model", skip_model, "predict and evaluate read the saved model; delete "
                      "its model/ folder afterwards if you do not want it")
         if training_set_metadata is not None:
@@ -225,6 +229,11 @@ class LudwigModel:
                 logger.warning("training_set/validation_set/test_set given: the config's preprocessing.split is "
                                "replaced by these sets (as Ludwig does)")
             start = {} if self.model_dir is None or model_resume_path else {"model_load_path": self.model_dir}
+            if encoder_from is not None:
+                if start or model_resume_path:
+                    raise UserInputError(f"LudwigModel.{call}: encoder_from takes only another model's encoder; "
+                                         "it cannot be combined with a loaded model or model_resume_path")
+                start = {"encoder_from": Path(encoder_from)}
             options = RunOptions(data=staged.write(table), output_directory=scratch / "out",
                                  random_seed=random_seed, eval_split=eval_split,
                                  model_resume_path=_resume_model(model_resume_path),

@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                        ("model_resume_path", "continue this saved model's training up to trainer.epochs")):
         start.add_argument(f"--{name}", f"--{name.replace('_', '-')}", dest=name, type=Path, default=None,
                            help=text + "; the config must describe the same network")
+    start.add_argument("--encoder_from", "--encoder-from", dest="encoder_from", type=Path, default=None,
+                       help="reuse the encoder of this saved model (transfer to new data and classes; the head is "
+                            "new); the config's encoder must be the model's, trainable: false freezes it")
     _flag(experiment, "installed_weights", type=Path, default=None, metavar="DIR",
           help="start the encoder from weights the data manager installed (a folder of ludwig-mnist "
                "install-weights; the Galaxy tool passes the selected entry's path)")
@@ -247,6 +250,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
                       model_load_path=getattr(args, "model_load_path", None),
                       model_resume_path=getattr(args, "model_resume_path", None),
                       installed_weights=getattr(args, "installed_weights", None),
+                      encoder_from=getattr(args, "encoder_from", None),
                       tensorboard=getattr(args, "tensorboard", False), command=tuple(sys.argv),
                       explain=explain_options(args))
 
@@ -263,6 +267,7 @@ def run(args: argparse.Namespace) -> None:
         ignored = [flag for flag, used in (("--tensorboard", args.tensorboard), ("--model_load_path", args.model_load_path),
                                            ("--model_resume_path", args.model_resume_path),
                                            ("--installed_weights", args.installed_weights),
+                                           ("--encoder_from", args.encoder_from),
                                            ("--eval_split", args.eval_split != "test"),
                                            ("--explain", args.explain is not None)) if used]
         if ignored:

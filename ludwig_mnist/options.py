@@ -65,6 +65,7 @@ class RunOptions:
     eval_split: str = "test"  # the split written to test_statistics.json and predictions.csv
     model_load_path: Path | None = None  # fine-tune from this saved model's weights
     model_resume_path: Path | None = None  # or continue its training up to trainer.epochs
+    encoder_from: Path | None = None  # or reuse only this saved model's encoder (transfer; artifacts/backbone.py)
     installed_weights: Path | None = None  # an entry folder of the data manager (artifacts/installed.py)
     tensorboard: bool = False
     command: tuple[str, ...] = ()
@@ -75,6 +76,8 @@ class RunOptions:
             raise ValueError(f"eval_split must be one of {SPLIT_CHOICES}, not {self.eval_split!r}")
         if self.model_load_path is not None and self.model_resume_path is not None:
             raise ValueError("model_load_path and model_resume_path exclude each other")
+        if self.encoder_from is not None and self.start_model is not None:
+            raise ValueError("encoder_from excludes model_load_path and model_resume_path")
 
     @property
     def start_model(self) -> Path | None:

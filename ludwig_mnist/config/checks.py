@@ -163,15 +163,17 @@ def sections(cls) -> Callable:
     return check
 
 
-def opt(default: Any, check: Callable, *, ignored: str | None = None) -> Any:
+def opt(default: Any, check: Callable, *, ignored: str | None = None, own: str | None = None) -> Any:
     """A dataclass field with a default and a value check (kept in metadata).
 
     ignored: the reason a key has no effect on this tool's results (e.g. Ludwig's ``backend``); the key is
     accepted and kept, and giving it adds the note "ignored: <key> <value> (<reason>)" to the log and report.
+    own: what a key of this tool's own (not in Ludwig 0.10's schema for that section) does; docs/config_keys.md
+    lists it as such, so nobody takes it for a Ludwig key.
     """
     if isinstance(default, list):
         default = tuple(default)
-    metadata = {"check": check, "ignored": ignored}
+    metadata = {"check": check, "ignored": ignored, "own": own}
     if is_dataclass(default) or isinstance(default, dict):  # never mutated, so one shared instance is safe
         return field(default_factory=lambda: default, metadata=metadata)
     return field(default=default, metadata=metadata)

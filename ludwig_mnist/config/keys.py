@@ -5,7 +5,8 @@ preprocessing) and classifies each field from its own metadata:
 
 - honoured: the check accepts Ludwig's values and the value is used;
 - no effect: ``opt(..., ignored=reason)``, accepted and noted in the log and report when given;
-- limited: a ``checks.only`` check, accepted at the listed values and refused otherwise with its reason.
+- limited: a ``checks.only`` check, accepted at the listed values and refused otherwise with its reason;
+- this tool's: ``opt(..., own=what)``, a key of this tool's own that Ludwig 0.10 does not have there.
 
 ``markdown_table()`` renders docs/config_keys.md (scripts/config_keys.py writes it; a test compares), so the
 documentation cannot drift from the parser.
@@ -28,7 +29,7 @@ ENTRY_NOTE = "absent keys take the encoder-level value (Ludwig's rule)"
 class KeyRow:
     path: str
     default: str
-    policy: str  # "honoured" | "no effect" | "limited"
+    policy: str  # "honoured" | "no effect" | "limited" | "this tool's"
     detail: str = ""
 
 
@@ -57,7 +58,9 @@ def _rows(cls, path: str) -> list[KeyRow]:
             rows += _rows(type(default), key)
             continue
         check = f.metadata["check"]
-        if f.metadata.get("ignored"):
+        if f.metadata.get("own"):
+            rows.append(KeyRow(key, _default_text(f), "this tool's", f.metadata["own"]))
+        elif f.metadata.get("ignored"):
             rows.append(KeyRow(key, _default_text(f), "no effect", f.metadata["ignored"]))
         elif hasattr(check, "accepted"):
             allowed = ", ".join("null" if a is None else repr(a) for a in check.accepted)
@@ -91,7 +94,8 @@ def key_rows() -> list[KeyRow]:
 def markdown_table() -> str:
     rows = key_rows()
     counts = {policy: sum(r.policy == policy for r in rows) for policy in ("honoured", "no effect", "limited",
-                                                                            "refused")}
+                                                                            "refused", "this tool's")}
+    own = counts["this tool's"]
     lines = ["# Config keys: what each Ludwig 0.10 key does here",
              "",
              "Generated from the schema by `scripts/config_keys.py` (a test fails when this file is stale).",
@@ -99,7 +103,8 @@ def markdown_table() -> str:
              "",
              f"{counts['honoured']} keys honoured with Ludwig's meaning, {counts['no effect']} accepted without "
              f"effect (noted in the log and report when given), {counts['limited']} accepted only at the values "
-             f"listed (refused otherwise, with the reason), {counts['refused']} Ludwig optimizers refused.",
+             f"listed (refused otherwise, with the reason), {counts['refused']} Ludwig optimizers refused, "
+             f"{own} keys of this tool's own (not in Ludwig 0.10's schema there).",
              "",
              "| key | default | here | detail |",
              "|---|---|---|---|"]
@@ -120,6 +125,8 @@ def summary_markdown() -> str:
     lines += [f"- `{r.path}`: {r.detail}" for r in rows if r.policy == "no effect"]
     lines += ["", "Accepted only at the values shown, refused otherwise with the reason:", ""]
     lines += [f"- `{r.path}`: {r.detail}" for r in rows if r.policy == "limited"]
+    lines += ["", "This tool's own keys (Ludwig 0.10 has no such key there):", ""]
+    lines += [f"- `{r.path}`: {r.detail}" for r in rows if r.policy == "this tool's"]
     lines += ["", "Refused: the optimizers " + ", ".join(f"`{r.path.split(': ')[1]}`" for r in rows
                                                        if r.policy == "refused") + " (no Keras equivalent)."]
     return "\n".join(lines)

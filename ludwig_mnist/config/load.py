@@ -48,6 +48,31 @@ def _resolve_learning_rate(config: ExperimentConfig, notes: list[str]) -> Experi
     return replace(config, trainer=replace(config.trainer, learning_rate=rate))
 
 
+def _resolve_unfreeze(config: ExperimentConfig) -> ExperimentConfig:
+    """This tool's unfreeze schedule: needs a frozen encoder and epochs after it; its rate defaults to a tenth."""
+    trainer = config.trainer
+    after = trainer.unfreeze_encoder_after_epochs
+    if after is None:
+        if trainer.unfreeze_encoder_learning_rate is not None:
+            raise ConfigError("config key 'trainer.unfreeze_encoder_learning_rate' needs "
+                              "trainer.unfreeze_encoder_after_epochs (the epoch count after which it applies)")
+        return config
+    if getattr(config.input_feature.encoder, "trainable", True):
+        raise ConfigError("config key 'trainer.unfreeze_encoder_after_epochs' needs a frozen encoder: set "
+                          "input_features.0.encoder.trainable: false")
+    if after >= trainer.epochs:
+        raise ConfigError(f"config key 'trainer.unfreeze_encoder_after_epochs': {after} is not below trainer.epochs "
+                          f"{trainer.epochs}, so the encoder would never be unfrozen")
+    scheduler = trainer.learning_rate_scheduler
+    if scheduler.decay is not None or scheduler.warmup_fraction > 0 or scheduler.warmup_evaluations > 0 \
+            or scheduler.reduce_on_plateau > 0:  # training/schedules.is_scheduled, without importing Keras
+        raise ConfigError("config key 'trainer.unfreeze_encoder_after_epochs': cannot be combined with a "
+                          "learning_rate_scheduler (decay, warmup or reduce_on_plateau); the unfrozen phase runs at "
+                          "the constant trainer.unfreeze_encoder_learning_rate")
+    rate = trainer.unfreeze_encoder_learning_rate or float(f"{trainer.learning_rate / 10:.8g}")
+    return replace(config, trainer=replace(trainer, unfreeze_encoder_learning_rate=rate))
+
+
 def _check_consistency(config: ExperimentConfig) -> None:
     for section, count in (("input_features", len(config.input_features)), ("output_features", len(config.output_features))):
         if count != 1:
@@ -89,7 +114,7 @@ def parse_config(raw: Any) -> ExperimentConfig:
         except RecursionError:  # a mapping nested thousands deep (from the API, or JSON)
             raise ConfigError("the config is nested too deeply to be a Ludwig config") from None
     _check_consistency(config)
-    config = _resolve_learning_rate(_resolve_validation(config), notes)
+    config = _resolve_unfreeze(_resolve_learning_rate(_resolve_validation(config), notes))
     return replace(config, notes=tuple(notes))
 
 

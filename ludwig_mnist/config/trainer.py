@@ -206,4 +206,9 @@ class TrainerConfig:
                                                         "Keras network; use the encoder's trainable: false"))
     enable_profiling: bool = opt(False, a_bool, ignored="the PyTorch profiler; " + NO_EFFECT)
     profiler: dict = opt({}, anything, ignored="the PyTorch profiler; " + NO_EFFECT)
+    # This tool's own keys (not Ludwig's): the second phase of transfer learning (artifacts/backbone.py).
+    unfreeze_encoder_after_epochs: int | None = opt(None, optional(an_int(1)), own=(
+        "with the encoder's trainable: false, the encoder becomes trainable after this many epochs (null: never)"))
+    unfreeze_encoder_learning_rate: float | None = opt(None, optional(a_float(0.0, strict_min=True)), own=(
+        "the learning rate of every layer once the encoder is unfrozen (null: trainer.learning_rate / 10)"))
 

@@ -214,12 +214,14 @@ def _class_index(config: ExperimentConfig, labels, like: Metadata | None, datase
 
 def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path, *, seed: int,
                  num_workers: int = 1, like: Metadata | None = None, pooled: bool = False,
-                 log: Callable[[str], None] = print) -> PreparedData:
+                 image_like: ImageSpec | None = None, log: Callable[[str], None] = print) -> PreparedData:
     """options.dataset None: a folder-format archive (train/<class>/…), see folders.py.
 
     like: a saved model's metadata (fine-tuning, resuming): its class order and image size are kept, so the
     loaded weights mean the same classes and see the same input shape.
     pooled: every usable row in one POOLED_SPLIT, whatever the config's split says (k-fold makes its own).
+    image_like: a backbone's image size and channels (--encoder_from): the images are decoded to them, the
+    classes come from this dataset.
     """
     feature_in, feature_out = config.input_feature, config.output_feature
     image_column, label_column = feature_in.column_name, feature_out.column_name
@@ -278,7 +280,7 @@ def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path,
     start = time.perf_counter()
     pre = feature_in.preprocessing
     pixel_limit = {} if options.max_image_pixels is None else {"max_image_pixels": options.max_image_pixels}
-    fixed = like.image if like is not None else None
+    fixed = like.image if like is not None else image_like
     # Ludwig samples the column's first rows (all splits), not the training rows.
     spec, spec_notes = infer_image_spec(
         paths, height=fixed.height if fixed else pre.height, width=fixed.width if fixed else pre.width,

@@ -37,6 +37,23 @@ def _preprocess(x, family: str, constructor: str, pretrained: bool):
     return getattr(keras.applications, module).preprocess_input(x)
 
 
+def _hand_built(family: str, variant, shape, name: str):
+    """The networks written here, in torchvision's layout: (B, H, W, 3) → (B, F) (vgg: its conv features)."""
+    from . import classic, googlenet, mobile, regnet, resnext
+    from .resnet import resnet_basic
+    from .vgg import vgg_features
+
+    if family == "resnet":
+        return resnet_basic(shape, variant, name)
+    if family == "vgg":
+        return vgg_features(shape, int(str(variant).split("_")[0]), str(variant).endswith("_bn"), name)
+    if family in ("resnext", "wide_resnet"):
+        return resnext.bottleneck_resnet(shape, family, variant, name)
+    builders = {"alexnet": classic.alexnet, "squeezenet": classic.squeezenet, "googlenet": googlenet.googlenet,
+                "shufflenet_v2": mobile.shufflenet_v2, "mnasnet": mobile.mnasnet, "regnet": regnet.regnet}
+    return builders[family](shape, variant, name)
+
+
 def _torch_batch_norm_momentum(model) -> None:
     import keras
 
@@ -50,19 +67,15 @@ def build_family(x, encoder, regularizer=None):
     import keras
     from keras import layers
 
-    from .resnet import resnet_basic
-    from .vgg import vgg_features, vgg_head
+    from .vgg import vgg_head
 
     family, variant = encoder.type, encoder.variant
     constructor = FAMILIES[family].built[variant]
     name = backbone_name(family, variant)
     x = _preprocess(x, family, constructor, uses_pretrained(encoder))
     shape = tuple(x.shape[1:])
-    if constructor == "hand" and family == "resnet":
-        base = resnet_basic(shape, variant, name)
-    elif constructor == "hand":
-        depth = int(str(variant).split("_")[0])
-        base = vgg_features(shape, depth, str(variant).endswith("_bn"), name)
+    if constructor == "hand":
+        base = _hand_built(family, variant, shape, name)
     else:
         kwargs = {"include_top": False, "weights": None, "input_shape": shape}
         if family != "vgg":

@@ -19,7 +19,8 @@ from ..results import LayerRow
 from .augment import augmentation_layers
 from .blocks import fc_stack
 from .blocks import keras_initializer as initializer
-from .encoders import ENCODERS
+from .encoders import ENCODERS, TorchvisionEncoder
+from .parts import mark_encoder
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -79,7 +80,13 @@ def build_model(config: ExperimentConfig, image_shape: tuple[int, int, int], num
             x = layers.Resizing(height, width, interpolation="bilinear", name="upsample_input")(x)
     if channels != image_shape[2]:
         x = layers.Concatenate(name="gray_to_rgb")([x, x, x])  # (B, H, W, 1) → (B, H, W, 3)
+    encoder_input = x
     x = ENCODERS[feature_in.encoder.type].build(x, feature_in.encoder, regularizer)
+    encoder_layers = mark_encoder(encoder_input, x)  # what --encoder_from copies (model/parts.py)
+    if not getattr(feature_in.encoder, "trainable", True) and ENCODERS[feature_in.encoder.type].schema \
+            is not TorchvisionEncoder:  # the torchvision builder freezes Ludwig's part of its network itself
+        for layer in encoder_layers:
+            layer.trainable = False
     x = fc_stack(x, config.combiner.fc_stack(), "combiner_fc", regularizer, residual=config.combiner.residual)
     decoder = feature_out.decoder
     x = fc_stack(x, decoder.fc_stack(), "decoder_fc", regularizer)

@@ -50,6 +50,9 @@ from .families import FAMILIES, NOT_BUILT, not_built_message, variant_message
 
 # Keys Ludwig derives from preprocessing (height, width, num_channels) and its internal `skip`.
 DERIVED = "Ludwig sets it from the image preprocessing; the inferred or configured image size is used"
+# Ludwig 0.10 has `trainable` on its pretrained encoders only; here every encoder takes it (--encoder_from).
+TRAINABLE = ("false freezes every layer of this encoder (Ludwig 0.10 has the key on its pretrained encoders "
+             "only); used with --encoder_from to keep another model's encoder fixed")
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class StackedCNNEncoder:
     fc_norm_params: dict | None = opt(None, norm_params)
     fc_activation: str | None = opt("relu", one_of(*ACTIVATIONS))
     fc_dropout: float = opt(0.0, a_float(0.0, 0.999))
+    trainable: bool = opt(True, a_bool, own=TRAINABLE)
 
     def resolved_conv_layers(self) -> tuple[ConvLayer, ...]:
         """Conv2DStack's rule: explicit entries, else num_conv_layers default layers, else 32 then 64 channels."""
@@ -132,6 +136,7 @@ class MLPEncoder:
     activation: str | None = opt("relu", one_of(*ACTIVATIONS))
     dropout: float = opt(0.0, a_float(0.0, 0.999))
     norm: str | None = opt(None, one_of(*NORMS))
+    trainable: bool = opt(True, a_bool, own=TRAINABLE)
 
     def resolved_fc_layers(self) -> tuple[FCLayer, ...]:
         defaults = {**FCLayer().__dict__, "output_size": self.output_size, "activation": self.activation,
@@ -148,6 +153,7 @@ class LeNetEncoder:
     activation: str | None = opt("relu", one_of(*ACTIVATIONS))
     pool_function: str = opt("max", one_of("max", "avg", "mean", "average"))
     dropout: float = opt(0.0, a_float(0.0, 0.999))
+    trainable: bool = opt(True, a_bool, own=TRAINABLE)
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,15 @@ each torchvision network (its ``_remove_softmax_layer``) decides the encoder's o
     densenet: classifier → Identity (1024/1664/1920)     efficientnet: classifier[-1] → Identity (1280 for v2)
     mobilenetv2: 1280                                     mobilenetv3: keeps fc 1024 (small) / 1280 (large)
     convnext: keeps the LayerNorm of its head (768/768/1024/1536)   inceptionv3: fc → Identity (2048)
+    alexnet: classifier[-1] → Identity (4096)             googlenet: fc → Identity, aux heads removed (1024)
+    squeezenet: nothing removed (its 1000-channel final conv, pooled: 1000)
+    shufflenet_v2: fc → Identity (1024, 2048 for x2_0)    mnasnet: classifier[-1] → Identity (1280)
+    resnext, wide_resnet: fc → Identity (2048)            regnet: fc → Identity (the last stage's width)
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 
 KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -32,13 +37,14 @@ class Family:
     """One Ludwig family: Ludwig's variants (default first), the ones built here and how."""
 
     variants: tuple
-    # variant → "hand" (written here, model/resnet.py, model/vgg.py) or the keras.applications constructor name
+    # variant → "hand" (written here: model/resnet.py, vgg.py, resnext.py, classic.py, googlenet.py, mobile.py,
+    # regnet.py) or the keras.applications constructor name
     built: dict = field(default_factory=dict)
     weights: dict = field(default_factory=dict)  # variant → Weights (Keras has ImageNet weights for it)
     # how Keras's pretrained weights expect their input: "caffe"/"torch"/"tf" (the family's preprocess_input
     # on 0-255 pixels) or "builtin" (the network rescales 0-255 itself)
     preprocess: str = "torch"
-    min_input_size: int = 32  # keras.applications refuse smaller inputs; InceptionV3 needs 75
+    min_input_size: int = 32  # keras.applications refuse smaller inputs; InceptionV3 needs 75, AlexNet 63
     closest: str = ""  # for variants not built: what to use instead
 
 
@@ -62,6 +68,12 @@ EFFICIENTNET_MD5 = {"b0": "50bc09e76180e00e4465e1a485ddc09d", "b1": "74c4e6b3e1f
                     "b6": "9ecce42647a20130c1f39a5d4cb75743", "b7": "cbcfe4450ddf6f3ad90b1b398090fe4a"}
 
 VGG_VARIANTS = (11, "11_bn", 13, "13_bn", 16, "16_bn", 19, "19_bn")
+SHUFFLENET_VARIANTS = ("x0_5", "x1_0", "x1_5", "x2_0")
+MNASNET_VARIANTS = ("0_5", "0_75", "1_0", "1_3")
+RESNEXT_VARIANTS = ("50_32x4d", "101_32x8d", "101_64x4d")
+# Ludwig's order, its default x_1_6gf first
+REGNET_VARIANTS = ("x_1_6gf", "x_16gf", "x_32gf", "x_3_2gf", "x_400mf", "x_800mf", "x_8gf", "y_128gf", "y_16gf",
+                   "y_1_6gf", "y_32gf", "y_3_2gf", "y_400mf", "y_800mf", "y_8gf")
 
 FAMILIES: dict[str, Family] = {
     "resnet": Family((50, 18, 34, 101, 152),
@@ -75,7 +87,8 @@ FAMILIES: dict[str, Family] = {
                   preprocess="caffe"),
     "densenet": Family((121, 161, 169, 201), built={121: "DenseNet121", 169: "DenseNet169", 201: "DenseNet201"},
                        weights={d: _densenet_weights(d) for d in (121, 169, 201)}, preprocess="torch",
-                       closest="densenet 121, 169 or 201"),
+                       closest="densenet 121, 169 or 201 (161 is 169's depth with 48 growth; Keras's DenseNet "
+                               "fixes the growth at 32)"),
     "efficientnet": Family(("b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "v2_s", "v2_m", "v2_l"),
                            built={**{f"b{i}": f"EfficientNetB{i}" for i in range(8)},
                                   "v2_s": "EfficientNetV2S", "v2_m": "EfficientNetV2M", "v2_l": "EfficientNetV2L"},
@@ -99,6 +112,15 @@ FAMILIES: dict[str, Family] = {
                        built={s: f"ConvNeXt{s.capitalize()}" for s in ("tiny", "small", "base", "large")},
                        weights={s: Weights(f"convnext_{s}_notop.h5", f"{KERAS_URL}convnext/convnext_{s}_notop.h5")
                                 for s in ("tiny", "small", "base", "large")}, preprocess="builtin"),
+    # written here in torchvision's layout (keras.applications has none of these; no Keras ImageNet weights)
+    "alexnet": Family(("base",), built={"base": "hand"}, min_input_size=63),  # torch's smallest too
+    "googlenet": Family(("base",), built={"base": "hand"}),
+    "squeezenet": Family(("1_0", "1_1"), built={"1_0": "hand", "1_1": "hand"}),
+    "shufflenet_v2": Family(SHUFFLENET_VARIANTS, built={v: "hand" for v in SHUFFLENET_VARIANTS}),
+    "mnasnet": Family(MNASNET_VARIANTS, built={v: "hand" for v in MNASNET_VARIANTS}),
+    "resnext": Family(RESNEXT_VARIANTS, built={v: "hand" for v in RESNEXT_VARIANTS}),
+    "wide_resnet": Family(("50_2", "101_2"), built={"50_2": "hand", "101_2": "hand"}),
+    "regnet": Family(REGNET_VARIANTS, built={v: "hand" for v in REGNET_VARIANTS}),
     "inceptionv3": Family(("base",), built={"base": "InceptionV3"}, preprocess="tf", min_input_size=75,
                           weights={"base": Weights(
                               "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
@@ -106,22 +128,12 @@ FAMILIES: dict[str, Family] = {
                               "bcbd6486424b2319ff4ef7d526e38f63")}),
 }
 
-# Ludwig 0.10 families keras.applications lacks and this tool does not write, with their Ludwig variants and the
-# closest families built here (chosen by architecture, not by spelling: googlenet is an Inception network).
+# Ludwig 0.10 families neither keras.applications has nor this tool writes, with their Ludwig variants and the
+# closest families built here (chosen by architecture, not by spelling: mlp_mixer is no mlp).
 NOT_BUILT: dict[str, tuple[tuple, str]] = {
-    "alexnet": (("base",), "vgg (11, the plain conv stack closest to AlexNet) or stacked_cnn"),
-    "googlenet": (("base",), "inceptionv3 (GoogLeNet is Inception v1)"),
-    "mnasnet": (("0_5", "0_75", "1_0", "1_3"), "mobilenetv2 or mobilenetv3 (MnasNet's inverted residual blocks)"),
-    "shufflenet_v2": (("x0_5", "x1_0", "x1_5", "x2_0"), "mobilenetv3 small or mobilenetv2"),
-    "squeezenet": (("1_0", "1_1"), "mobilenetv2 or mobilenetv3 small"),
     "swin_transformer": (("t", "s", "b"), "convnext tiny, small or base (designed to match Swin)"),
     "vit": (("b_16", "b_32", "l_16", "l_32", "h_14"), "convnext"),
     "maxvit": (("t",), "convnext tiny or efficientnet"),
-    "wide_resnet": (("50_2", "101_2"), "resnet 50 or 101"),
-    "resnext": (("50_32x4d", "101_32x8d", "101_64x4d"), "resnet 50 or 101"),
-    "regnet": (("x_1_6gf", "x_16gf", "x_32gf", "x_3_2gf", "x_400mf", "x_800mf", "x_8gf", "y_128gf", "y_16gf",
-                "y_1_6gf", "y_32gf", "y_3_2gf", "y_400mf", "y_800mf", "y_8gf"),
-               "efficientnet or resnet (Keras 3 has no RegNet)"),
     "mlp_mixer": ((), "mlp or convnext"),
     "_resnet_legacy": ((), "resnet (torchvision's layout, Ludwig's current resnet)"),
     "_vit_legacy": ((), "convnext"),
@@ -144,12 +156,25 @@ def variant_message(family: str, variant, path: str) -> str | None:
         return (f"config key '{path}.model_variant': {family} {variant} is a Ludwig variant that is not available "
                 f"here (keras.applications has no such network); the closest available: {entry.closest or available}")
     return (f"config key '{path}.model_variant': {family} comes in variants {available} "
-            f"(Ludwig's list), not {variant!r}")
+            f"(Ludwig's list), not {variant!r}{_did_you_mean(entry, variant)}")
+
+
+def _did_you_mean(entry: Family, variant) -> str:
+    """'; did you mean X?' for the nearest built variant: by value for numbers, by spelling for names."""
+    built = [v for v in entry.variants if v in entry.built]
+    if isinstance(variant, (int, float)) and not isinstance(variant, bool):
+        numbers = [v for v in built if isinstance(v, int)]
+        if numbers:
+            return f"; did you mean {min(numbers, key=lambda v: (abs(v - variant), v))}?"
+        return ""
+    close = difflib.get_close_matches(str(variant), [str(v) for v in built], n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def backbone_name(family: str, variant) -> str:
-    """The layer name of the built backbone: vgg11_bn, resnet18, efficientnetb0, mobilenetv3small, convnext_tiny."""
+    """The layer name of the built backbone: vgg11_bn, resnet18, efficientnetb0, mobilenetv3small, convnext_tiny,
+    and torchvision's names for the families written here (resnext50_32x4d, shufflenet_v2_x0_5, regnet_y_400mf)."""
     if variant == "base" and len(FAMILIES[family].variants) == 1:
         return family
-    joiner = "_" if family == "convnext" else ""
+    joiner = "_" if family in ("convnext", "shufflenet_v2", "regnet") else ""
     return f"{family}{joiner}{variant}"

@@ -43,9 +43,9 @@ def run_experiment(config: ExperimentConfig, options: RunOptions, log: Log = pri
     wall_start = time.perf_counter()
     installed = None
     if options.installed_weights is not None:  # checked before any work: a wrong choice fails in a second
-        if options.start_model is not None:
-            raise ConfigError("--installed_weights: a saved model to start from was given too, and its weights "
-                              "replace the backbone's; keep one of them")
+        if options.start_model is not None or options.encoder_from is not None:
+            raise ConfigError("--installed_weights: a saved model (or its encoder) to start from was given too, and "
+                              "its weights replace the backbone's; keep one of them")
         installed = read_installed(options.installed_weights)
         config = apply_installed(config, installed)
     for note in config.notes:  # upgraded spellings, keys without effect: before any work, so they are seen
@@ -59,13 +59,21 @@ def run_experiment(config: ExperimentConfig, options: RunOptions, log: Log = pri
             from ..artifacts.model_dir import load_model_dir
 
             saved = load_model_dir(Path(options.start_model))
+        backbone = None
+        if options.encoder_from is not None:  # transfer: another model's encoder, checked before the data stage
+            runtime.setup_process()
+            from ..artifacts.backbone import incompatibility, load_backbone
+
+            backbone = load_backbone(options.encoder_from)
+            if incompatibility(config, backbone):
+                raise ConfigError(incompatibility(config, backbone))
         # The data stage needs no TensorFlow: bad input fails in about a second, before the slow import.
         data = prepare_data(config, options.data, staging.work, seed=options.random_seed,
                             num_workers=runtime.granted_cpu_threads(), like=saved.metadata if saved else None,
-                            log=log)
+                            image_like=backbone.metadata.image if backbone else None, log=log)
         deleting = discard_extracted(staging.work)
         result = train_and_write(config, data, options, staging.staging, log=log, saved=saved,
-                                 wall_start=wall_start, installed=installed)
+                                 wall_start=wall_start, backbone=backbone, installed=installed)
         staging.publish()
         log(f"done in {time.perf_counter() - wall_start:.1f} s; results in {Path(options.output_directory)}")
         return result
@@ -104,7 +112,8 @@ def start_weights(model, saved: SavedModel, epochs: int, *, resume: bool, notes:
 
 def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOptions, out_dir: Path, *,
                     log: Log = print, saved: SavedModel | None = None,
-                    wall_start: float | None = None, installed: InstalledWeights | None = None) -> ExperimentResult:
+                    wall_start: float | None = None, backbone: SavedModel | None = None,
+                    installed: InstalledWeights | None = None) -> ExperimentResult:
     """Build, train and evaluate a model on prepared data; write experiment_run/ and the report into out_dir.
 
     installed: the data manager's entry that run_experiment has put into the config (artifacts/installed.py).
@@ -136,7 +145,12 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     image_shape = (image.height, image.width, image.num_channels)
     model = build_model(config, image_shape, len(data.metadata.class_names))
     weights = None
-    if saved is None:  # a saved model's weights replace the backbone's anyway: no ImageNet file is needed
+    if backbone is not None:  # --encoder_from: its encoder's weights, a new head (artifacts/backbone.py)
+        from ..artifacts.backbone import copy_encoder
+
+        notes.append(copy_encoder(model, config, backbone).note)
+        log(f"note: {notes[-1]}")
+    elif saved is None:  # a saved model's weights replace the backbone's anyway: no ImageNet file is needed
         weights = load_pretrained_weights(model, config, installed)
         log(f"weights: {weights.describe()}")
     for note in input_adaptation(config, image_shape)[1]:

@@ -22,6 +22,7 @@ from ..errors import UserInputError
 from ..evaluate import epoch_metrics
 from ..results import EpochStats, TrainingSummary
 from ..wording import plural
+from .batch_norm import PreciseBatchNorm
 from .batches import ImageBatches
 from .binary import binary_accumulated_metrics, binary_metrics_fn, binary_training_metrics, bwcew_loss
 from .inference import predict_probabilities, resolve_eval_batch_size
@@ -114,12 +115,14 @@ class EpochMonitor(keras.callbacks.Callback):
         self.best_value: float | None = None
         self.best_epoch = 0
         self.best_weights = None
+        self.patience_from = 0  # the unfreeze epoch: the unfrozen phase gets its own early_stop rounds
         self.stop_reason = ""
         self._epoch_start = 0.0
         self._fit_start = 0.0
 
     def on_train_begin(self, logs=None):
-        self._fit_start = time.perf_counter()
+        if not self.history:  # a second fit (the unfrozen phase) continues the first one's clock
+            self._fit_start = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
@@ -157,9 +160,10 @@ class EpochMonitor(keras.callbacks.Callback):
         if better:
             self.best_value, self.best_epoch = value, stats.epoch
             self.best_weights = self.model.get_weights()  # a host copy: later epochs don't overwrite it
-        elif self.patience >= 0 and stats.epoch - self.best_epoch >= self.patience:
+        elif self.patience >= 0 and stats.epoch - max(self.best_epoch, self.patience_from) >= self.patience:
             self.stop_reason = (f"early stopping: validation {self.validation_metric} did not improve for "
-                                f"{plural(self.patience, 'epoch')} after epoch {self.best_epoch}")
+                                f"{plural(self.patience, 'epoch')} after epoch "
+                                f"{max(self.best_epoch, self.patience_from)}")
             self.model.stop_training = True
         return better
 
@@ -195,10 +199,14 @@ def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata
         steps_per_epoch = math.ceil(len(train.labels) / batch_size)
         schedule = learning_rate = LudwigLearningRate(trainer.learning_rate, trainer.learning_rate_scheduler,
                                                       steps_per_epoch * trainer.epochs, steps_per_epoch)
-    model.compile(optimizer=make_optimizer(trainer.optimizer, learning_rate, trainer.gradient_clipping),
-                  loss=make_loss(config, num_classes),
-                  metrics=binary_training_metrics(config.output_feature) if binary
-                  else training_metrics(num_classes, config.output_feature.top_k))
+
+    def compile_at(rate) -> None:  # a fresh optimizer: its slots must cover the trainable weights of now
+        model.compile(optimizer=make_optimizer(trainer.optimizer, rate, trainer.gradient_clipping),
+                      loss=make_loss(config, num_classes),
+                      metrics=binary_training_metrics(config.output_feature) if binary
+                      else training_metrics(num_classes, config.output_feature.top_k))
+
+    compile_at(learning_rate)
     # evaluate_training_set: true is Ludwig's separate pass over the whole training set after each epoch.
     eval_splits = {"training": train} if trainer.evaluate_training_set else {}
     eval_splits.update({name: splits[name] for name in ("validation", "test") if name in splits})
@@ -207,7 +215,8 @@ def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata
                            trainer.epochs, len(train.labels), trainer.validation_metric, patience, log,
                            accumulate_training=not trainer.evaluate_training_set,
                            accumulated=binary_accumulated_metrics if binary else accumulated_training_metrics)
-    callbacks: list[keras.callbacks.Callback] = [monitor]
+    # batch-norm statistics re-estimated with each epoch's final weights before the monitor evaluates them
+    callbacks: list[keras.callbacks.Callback] = [PreciseBatchNorm(train.images, batch_size, seed), monitor]
     if schedule is not None and trainer.learning_rate_scheduler.reduce_on_plateau > 0:
         plateau = trainer.learning_rate_scheduler
         split = plateau.reduce_eval_split if plateau.reduce_eval_split in splits else "training"
@@ -227,15 +236,37 @@ def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata
     if trainer.use_mixed_precision:
         log("note: use_mixed_precision: not applied; Ludwig uses it on CUDA GPUs only, and training here runs "
             "in float32")
-    if is_streamed(train.images):
-        # Batches read from the on-disk cache; ImageBatches shuffles (seeded, per epoch), so fit must not.
-        model.fit(ImageBatches(train.images, train.labels, batch_size, shuffle=trainer.should_shuffle, seed=seed),
-                  epochs=trainer.epochs, initial_epoch=initial_epoch, shuffle=False,
-                  class_weight=class_weight_map(config, metadata), callbacks=callbacks, verbose=0)
+    def fit(first: int, last: int) -> None:  # epochs first+1 .. last
+        if is_streamed(train.images):
+            # Batches read from the on-disk cache; ImageBatches shuffles (seeded, per epoch), so fit must not.
+            model.fit(ImageBatches(train.images, train.labels, batch_size, shuffle=trainer.should_shuffle, seed=seed),
+                      epochs=last, initial_epoch=first, shuffle=False,
+                      class_weight=class_weight_map(config, metadata), callbacks=callbacks, verbose=0)
+        else:
+            model.fit(train.images, train.labels, batch_size=batch_size, epochs=last,
+                      initial_epoch=first, shuffle=trainer.should_shuffle,
+                      class_weight=class_weight_map(config, metadata), callbacks=callbacks, verbose=0)
+
+    # This tool's unfreeze schedule: the encoder frozen up to epoch `after`, then trainable with every other layer
+    # at unfreeze_encoder_learning_rate: a second fit with a fresh optimizer (config/load.py refuses a scheduler).
+    after = trainer.unfreeze_encoder_after_epochs
+    if after is None:
+        fit(initial_epoch, trainer.epochs)
     else:
-        model.fit(train.images, train.labels, batch_size=batch_size, epochs=trainer.epochs,
-                  initial_epoch=initial_epoch, shuffle=trainer.should_shuffle,
-                  class_weight=class_weight_map(config, metadata), callbacks=callbacks, verbose=0)
+        if initial_epoch < after:
+            fit(initial_epoch, after)
+        if monitor.stop_reason:
+            monitor.stop_reason += f"; the encoder stayed frozen (unfreeze_encoder_after_epochs {after})"
+        else:
+            from ..model.parts import set_encoder_trainable
+
+            set_encoder_trainable(model, True)
+            monitor.patience_from = max(after, initial_epoch)
+            rate = trainer.unfreeze_encoder_learning_rate
+            compile_at(rate)
+            log(f"epoch {max(after, initial_epoch) + 1} on: the encoder is trainable, every layer at learning rate "
+                f"{rate} (unfreeze_encoder_after_epochs {after})")
+            fit(max(after, initial_epoch), trainer.epochs)
     if monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
     stop_reason = monitor.stop_reason or f"completed {plural(len(monitor.history), 'epoch')}"
