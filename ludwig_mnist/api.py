@@ -20,6 +20,7 @@ a result, accepted with no effect and logged (see NO_EFFECT).  Heavy imports (Te
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 import os
@@ -189,11 +190,13 @@ class LudwigModel:
                encoder_from=None) -> Path:
         _refuse_true(call, "skip_save_model", skip_model, "predict and evaluate read the saved model; delete "
                      "its model/ folder afterwards if you do not want it")
-        if training_set_metadata is not None:
-            raise UserInputError(f"LudwigModel.{call}: training_set_metadata is not supported; LudwigModel.load "
-                                 "a trained model to keep its classes and image size")
-        if eval_split not in ("training", "validation", "test"):
-            raise UserInputError(f"eval_split {eval_split!r}: choose training, validation or test")
+        if training_set_metadata is not None and (self.model_dir is not None or model_resume_path):
+            raise UserInputError(f"LudwigModel.{call}: training_set_metadata with a trained or resumed model: "
+                                 "the model's own training_set_metadata.json is used")
+        if eval_split not in ("training", "validation", "test", "full"):
+            raise UserInputError(f"eval_split {eval_split!r}: choose training, validation, test or full")
+        if eval_split == "full":  # Ludwig 0.10's experiment, word for word
+            logger.warning("Eval split full not supported. Using validation set instead")
         for name, value in (("skip_save_progress", skip_progress), ("skip_save_log", skip_log),
                             ("skip_save_processed_input", skip_processed)):
             _no_effect(call, name, value, False)
@@ -234,7 +237,13 @@ class LudwigModel:
                     raise UserInputError(f"LudwigModel.{call}: encoder_from takes only another model's encoder; "
                                          "it cannot be combined with a loaded model or model_resume_path")
                 start = {"encoder_from": Path(encoder_from)}
-            options = RunOptions(data=staged.write(table), output_directory=scratch / "out",
+            data = staged.write(table)
+            if training_set_metadata is not None:  # a dict or a path, as in Ludwig
+                meta = scratch / "training_set_metadata.json"
+                meta.write_text(json.dumps(training_set_metadata) if isinstance(training_set_metadata, dict)
+                                else Path(training_set_metadata).read_text(encoding="utf-8"), encoding="utf-8")
+                data = dataclasses.replace(data, training_set_metadata=meta)
+            options = RunOptions(data=data, output_directory=scratch / "out",
                                  random_seed=random_seed, eval_split=eval_split,
                                  model_resume_path=_resume_model(model_resume_path),
                                  command=("LudwigModel." + call,), **start)

@@ -15,7 +15,7 @@ from . import __version__, runtime, weights_install
 from .config.load import load_config
 from .data.archive import ArchiveLimits
 from .errors import UserInputError
-from .options import DataOptions, ExplainOptions, PredictOptions, RunOptions
+from .options import EVAL_SPLIT_CHOICES, SET_NAMES, DataOptions, ExplainOptions, PredictOptions, RunOptions
 
 EXIT_USER_ERROR = 2
 
@@ -58,7 +58,8 @@ def _experiment_flags(parser: argparse.ArgumentParser, defaults: ArchiveLimits) 
     _flag(parser, "dataset", type=Path, default=None,
           help="CSV/TSV with image_path,label,split columns; omit it for a folder-format archive "
                "(train/<class>/…, test/<class>/…, optionally val/<class>/…)")
-    _flag(parser, "raw_data", type=Path, required=True, help="zip or tar(.gz) archive of the images")
+    _flag(parser, "raw_data", type=Path, default=None,
+          help="zip or tar(.gz) archive of the images; without it, image paths are relative to the table's folder")
     _flag(parser, "labels_from", choices=["folder", "filename"], default="folder",
           help="without --dataset: class from the folder name (default) or from the file name before its first "
                "underscore (train/7_000123.png)")
@@ -111,8 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     experiment = commands.add_parser("experiment", help="train and evaluate an image classifier from a Ludwig config")
     _experiment_flags(experiment, defaults)
     _label_flags(experiment)
-    _flag(experiment, "eval_split", choices=["training", "validation", "test"], default="test",
-          help="split evaluated into test_statistics.json and predictions.csv (default test)")
+    _flag(experiment, "eval_split", choices=list(EVAL_SPLIT_CHOICES), default="test",
+          help="split evaluated into test_statistics.json and predictions.csv (default test; full evaluates the "
+               "validation split, as Ludwig 0.10 does)")
+    for name, code in zip(SET_NAMES, ("0", "1", "2")):
+        _flag(experiment, name, type=Path, default=None,
+              help=f"instead of --dataset: a CSV/TSV of the {name.split('_')[0]} rows (split {code}), as in Ludwig")
+    _flag(experiment, "training_set_metadata", type=Path, default=None,
+          help="training_set_metadata.json of an earlier model: its class vocabulary and image size are used")
     start = experiment.add_mutually_exclusive_group()
     for name, text in (("model_load_path", "start from the weights of this saved model (fine-tuning)"),
                        ("model_resume_path", "continue this saved model's training up to trainer.epochs")):
@@ -153,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(predict, "output_directory", type=Path, required=True, help="where results go")
     _flag(predict, "batch_size", type=_positive_int, default=None,
           help="images per prediction batch (default: the model's trainer.eval_batch_size; 1024 when auto)")
+    _flag(predict, "split", choices=["training", "validation", "test", "full"], default="full",
+          help="rows to predict: full (every row, default) or one split by the model's own fixed or hash split")
     _parallel_flag(predict)
     _limit_flags(predict, defaults)
     _label_flags(predict)
@@ -234,10 +243,29 @@ def _log(message: str) -> None:
     print(message, flush=True)
 
 
+def _split_sets(args: argparse.Namespace) -> tuple | None:
+    """Ludwig's --training_set/--validation_set/--test_set (None when none is given), checked against --dataset."""
+    sets = tuple(getattr(args, name, None) for name in SET_NAMES)
+    if all(path is None for path in sets):
+        if args.dataset is None and args.raw_data is None:
+            raise UserInputError("no data: give --dataset (or --training_set), or a folder-format --raw_data "
+                                 "archive (train/<class>/..., test/<class>/...)")
+        return None
+    given = ", ".join(f"--{name}" for name, path in zip(SET_NAMES, sets) if path is not None)
+    if args.dataset is not None:
+        raise UserInputError(f"give --dataset or {given}, not both (Ludwig would train on --dataset and ignore "
+                             "the sets)")
+    if sets[0] is None:
+        raise UserInputError(f"{given} without --training_set: give the training rows as --training_set")
+    return sets
+
+
 def data_options(args: argparse.Namespace) -> DataOptions:
     limits = ArchiveLimits(max_total_bytes=args.max_archive_bytes, max_members=args.max_archive_members,
                            max_ratio=args.max_archive_ratio)
     return DataOptions(raw_data=args.raw_data, dataset=args.dataset, data_format=args.data_format,
+                       split_sets=_split_sets(args),
+                       training_set_metadata=getattr(args, "training_set_metadata", None),
                        labels_from=getattr(args, "labels_from", "folder"), limits=limits,
                        max_image_pixels=args.max_image_pixels,
                        dataset_label=getattr(args, "dataset_label", None),
@@ -252,7 +280,10 @@ def run_options(args: argparse.Namespace) -> RunOptions:
                       installed_weights=getattr(args, "installed_weights", None),
                       encoder_from=getattr(args, "encoder_from", None),
                       tensorboard=getattr(args, "tensorboard", False), command=tuple(sys.argv),
-                      explain=explain_options(args))
+                      explain=explain_options(args),
+                      notes=("eval_split full: the validation split is evaluated, as Ludwig 0.10's experiment does "
+                             "for full ('Eval split full not supported. Using validation set instead')",)
+                      if getattr(args, "eval_split", "test") == "full" else ())
 
 
 def run(args: argparse.Namespace) -> None:
@@ -269,13 +300,20 @@ def run(args: argparse.Namespace) -> None:
                                            ("--installed_weights", args.installed_weights),
                                            ("--encoder_from", args.encoder_from),
                                            ("--eval_split", args.eval_split != "test"),
-                                           ("--explain", args.explain is not None)) if used]
+                                           ("--explain", args.explain is not None),
+                                           ("--training_set", args.training_set), ("--validation_set", args.validation_set),
+                                           ("--test_set", args.test_set),
+                                           ("--training_set_metadata", args.training_set_metadata)) if used]
         if ignored:
             raise UserInputError(f"--k_fold cannot be combined with {', '.join(ignored)}: cross-validation trains "
                                  "a fresh model per fold and evaluates each on its held-out fold")
         run_kfold(load_config(args.config), run_options(args), args.k_fold, log=_log)
     elif args.command == "experiment":
         from .pipelines.experiment import run_experiment
+
+        if args.training_set_metadata is not None and (args.model_load_path or args.model_resume_path):
+            raise UserInputError("--training_set_metadata cannot be combined with --model_load_path or "
+                                 "--model_resume_path: the saved model's own training_set_metadata.json is used")
 
         # The config is parsed before the output directory is touched: a bad config writes nothing.
         run_experiment(load_config(args.config), run_options(args), log=_log)
@@ -290,7 +328,7 @@ def run(args: argparse.Namespace) -> None:
 
         run_predict(PredictOptions(model_path=args.model_path, data=data_options(args),
                                    output_directory=args.output_directory, batch_size=args.batch_size,
-                                   explain=explain_options(args)), log=_log)
+                                   split=args.split, explain=explain_options(args)), log=_log)
     elif args.command in ("render-config", "render_config"):
         render_config_command(args)
     elif args.command == "visualize":

@@ -15,6 +15,10 @@ from pathlib import Path
 from .data.archive import ArchiveLimits
 
 SPLIT_CHOICES = ("training", "validation", "test")
+# Ludwig 0.10's --eval_split also offers "full", which LudwigModel.experiment does not handle: it logs "Eval
+# split full not supported. Using validation set instead" and evaluates the validation split; so does this tool.
+EVAL_SPLIT_CHOICES = SPLIT_CHOICES + ("full",)
+SET_NAMES = ("training_set", "validation_set", "test_set")  # Ludwig's pre-split tables, split codes 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,10 @@ class DataOptions:
     # How reports name the inputs (Galaxy passes the history's dataset names; the staged files are dataset_N.dat)
     dataset_label: str | None = None
     raw_data_label: str | None = None
+    # Ludwig's pre-split tables instead of `dataset` (training, validation, test; None where not given) and a
+    # training_set_metadata.json whose vocabulary and image size are used (data/presplit.py)
+    split_sets: tuple[Path | None, Path | None, Path | None] | None = None
+    training_set_metadata: Path | None = None
 
     def shown_names(self, dataset_name: str, archive_name: str) -> tuple[str, str]:
         """(dataset, archive) as the report's header shows them: the labels when given, else the file names."""
@@ -42,8 +50,18 @@ class DataOptions:
 
     @property
     def dataset_name(self) -> str:
-        """How messages and the report name the table: the CSV's file name, or the archive's for folders."""
+        """How messages and the report name the table: the CSV's file name (the sets' names joined by '+'), or
+        the archive's for folders."""
+        if self.split_sets is not None:
+            return " + ".join(Path(path).name for path in self.split_sets if path is not None)
+        if self.dataset is None and self.raw_data is None:
+            return "(no data)"
         return Path(self.dataset).name if self.dataset is not None else Path(self.raw_data).name
+
+    @property
+    def archive_name(self) -> str:
+        """How the report names the images: the archive's file name, or where the paths lead without one."""
+        return Path(self.raw_data).name if self.raw_data is not None else "(no archive: paths from the table's folder)"
 
 
 @dataclass(frozen=True)
@@ -69,15 +87,21 @@ class RunOptions:
     installed_weights: Path | None = None  # an entry folder of the data manager (artifacts/installed.py)
     tensorboard: bool = False
     command: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # what the CLI decided about the options, shown in the log and the report
     explain: ExplainOptions | None = None  # also explain the shown split's predictions
 
     def __post_init__(self):
-        if self.eval_split not in SPLIT_CHOICES:
-            raise ValueError(f"eval_split must be one of {SPLIT_CHOICES}, not {self.eval_split!r}")
+        if self.eval_split not in EVAL_SPLIT_CHOICES:
+            raise ValueError(f"eval_split must be one of {EVAL_SPLIT_CHOICES}, not {self.eval_split!r}")
         if self.model_load_path is not None and self.model_resume_path is not None:
             raise ValueError("model_load_path and model_resume_path exclude each other")
         if self.encoder_from is not None and self.start_model is not None:
             raise ValueError("encoder_from excludes model_load_path and model_resume_path")
+
+    @property
+    def evaluated_split(self) -> str:
+        """The split evaluated into test_statistics.json: eval_split, with Ludwig 0.10's "full" → validation."""
+        return "validation" if self.eval_split == "full" else self.eval_split
 
     @property
     def start_model(self) -> Path | None:
@@ -95,4 +119,5 @@ class PredictOptions:
     data: DataOptions
     output_directory: Path
     batch_size: int | None = None  # None: the model's trainer.eval_batch_size (1024 when auto)
+    split: str = "full"  # Ludwig's predict --split: full, or the rows of one split by the model's own split
     explain: ExplainOptions | None = None  # also explain some predictions (the `explain` command sets it)

@@ -153,8 +153,8 @@ def test_bad_arguments_are_refused_with_a_reason(tmp_path):
         model.train(dataset="x.csv", learning_rate=0.1)
     with pytest.raises(UserInputError, match="skip_save_model=True"):
         model.train(dataset="x.csv", skip_save_model=True)
-    with pytest.raises(UserInputError, match="training_set_metadata"):
-        model.experiment(dataset="x.csv", training_set_metadata={})
+    with pytest.raises(UserInputError, match="eval_split 'all': choose training, validation, test or full"):
+        model.experiment(dataset="x.csv", eval_split="all")
     with pytest.raises(UserInputError, match="either dataset or training_set"):
         model.train(dataset="x.csv", training_set="y.csv")
     with pytest.raises(ModelError, match="no trained model"):

@@ -104,7 +104,7 @@ def test_compare_prepares_the_data_once_per_preprocessing(tmp_path, capsys):
     assert main(["compare", "--config", str(config), "--grid", str(grid), "--dataset", str(csv_path),
                  "--raw_data", str(zip_path), "--output_directory", str(tmp_path / "out")]) == 0
     log = capsys.readouterr().out
-    assert log.count("\nextracted ") + log.startswith("extracted ") == 2
+    assert log.count("\narchive: ") + log.startswith("archive: ") == 2
     assert log.count("decoded 24 images to 12x12x1") == 1 and log.count("decoded 24 images to 10x12x1") == 1
     assert log.count("prepared for an earlier configuration") == 2
     shapes = {json.loads((tmp_path / "out/runs" / name / "experiment_run/model/training_set_metadata.json")

@@ -7,9 +7,12 @@ test by a filler file written from the run's own log callback, so the phase is h
 
 from __future__ import annotations
 
+import io
 import os
+import tarfile
 import subprocess
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ import yaml
 from synthetic import TINY_CONFIG, make_dataset, write_config
 
 from ludwig_mnist.cli import main
+from ludwig_mnist.data import members
 from ludwig_mnist.config.load import parse_config
 from ludwig_mnist.data.prepare import prepare_data
 from ludwig_mnist.errors import OutputError
@@ -61,16 +65,24 @@ def results_left(out: Path) -> list[str]:
     return sorted(p.name for p in out.iterdir()) if out.exists() else []
 
 
-def test_full_disk_while_extracting(tmp_path, small_disk, capsys):
+def test_full_disk_while_extracting(tmp_path, small_disk, capsys, monkeypatch):
+    """Only a compressed tar too large for memory is extracted (data/members.py); here every tar.gz is."""
     csv_path, zip_path = make_dataset(tmp_path / "in")  # 48 PNGs: ~200 KiB on a tmpfs (a page per file)
+    tar_path = tmp_path / "in" / "images.tgz"
+    with zipfile.ZipFile(zip_path) as source, tarfile.open(tar_path, "w:gz") as bundle:
+        for info in source.infolist():
+            member = tarfile.TarInfo(info.filename)
+            member.size = info.file_size
+            bundle.addfile(member, io.BytesIO(source.read(info)))
+    monkeypatch.setattr(members, "IN_MEMORY_STREAM_BYTES", 0)
     config = write_config(tmp_path / "in")
     out = small_disk(96) / "out"
-    code = main(["experiment", "--config", str(config), "--dataset", str(csv_path), "--raw_data", str(zip_path),
+    code = main(["experiment", "--config", str(config), "--dataset", str(csv_path), "--raw_data", str(tar_path),
                  "--output_directory", str(out)])
     err = capsys.readouterr().err.strip().splitlines()
     print(err[-1])
     assert code == 2 and len(err) == 1 and err[0].startswith("error: no space left on the device while writing ")
-    assert str(out) in err[0] and "extracting images.zip (48 files, 8,773 bytes of data) ran out of space" in err[0] and "bytes were free" in err[0]
+    assert str(out) in err[0] and "extracting images.tgz (48 files, 8,773 bytes of data) ran out of space" in err[0] and "bytes were free" in err[0]
     assert results_left(out) == []  # the staging and work areas were removed
 
 
@@ -82,8 +94,8 @@ def test_full_disk_before_the_decode_cache(tmp_path, small_disk):
     work = disk / "work"
 
     def log(line: str) -> None:
-        if line.startswith("extracted "):
-            fill(disk)  # extraction fitted; now nothing is left for the cache
+        if line.startswith("archive: "):
+            fill(disk)  # the archive is read in place; now nothing is left for the cache
 
     with pytest.raises(OutputError) as raised:
         prepare_data(parse_config(raw), DataOptions(raw_data=zip_path, dataset=csv_path), work, seed=0, log=log)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from ludwig_mnist.data.archive import ArchiveLimits, extract_archive
 from ludwig_mnist.data.locate import locate_images
+from ludwig_mnist.data.members import open_archive
 from ludwig_mnist.errors import UserInputError
 
 HOSTILE_NAMES = ["a\x00b.png", "img\\a\\0.png", "C:\\x.png", "C:x.png", "/abs.png", "//server/share.png",
@@ -90,3 +91,42 @@ def test_generated_archives_extract_inside_or_refuse(tmp_path_factory, archive):
     for path in top.rglob("*"):
         assert path == top / "images.zip" or path in (top / "out",) or inside(path, dest), path
         assert not path.is_symlink(), path
+
+
+def _read_in_place(path: Path) -> dict[str, bytes]:
+    """{relative path: bytes} of every file, read from the archive in place, in archive order."""
+    members = open_archive(path, ArchiveLimits(), spill_dir=path.parent / "spill")
+    try:
+        return {name: members.member(name).read_bytes() for name in members.names()}
+    finally:
+        members.close()
+
+
+def _extracted_files(path: Path, dest: Path) -> dict[str, bytes]:
+    extract_archive(path, dest, ArchiveLimits())
+    return {p.relative_to(dest).as_posix(): p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+
+
+@generated(max_examples=150)
+@given(archive=archives())
+def test_reading_in_place_accepts_and_refuses_as_extraction_does(tmp_path_factory, archive):
+    """The same generated archives read in place (data/members.py): refused with extraction's very message, or
+    the same files with the same bytes; nothing is written for a zip or a tar."""
+    data, kind = archive
+    top = tmp_path_factory.mktemp("in-place")
+    (top / "images.zip").write_bytes(data)
+    try:
+        extracted, refusal = _extracted_files(top / "images.zip", top / "raw_data"), None
+    except UserInputError as err:
+        extracted, refusal = None, str(err)
+    try:
+        in_place, in_place_refusal = _read_in_place(top / "images.zip"), None
+    except UserInputError as err:
+        in_place, in_place_refusal = None, str(err)
+    event(f"{kind}: {'refused' if refusal else 'accepted'}")
+    if refusal and "cannot be created on this file system" in refusal:
+        refusal = None  # a name too long for the disk: nothing is created in place, so nothing fails
+    assert in_place_refusal == refusal
+    if extracted is not None:
+        assert in_place == extracted
+    assert not (top / "spill").exists()  # small archives are never extracted

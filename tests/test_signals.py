@@ -1,4 +1,4 @@
-"""Cancelled and killed jobs: SIGTERM or SIGINT in each phase (extraction, decode, an epoch, evaluation, the
+"""Cancelled and killed jobs: SIGTERM or SIGINT in each phase (the archive, decode, an epoch, evaluation, the
 report) stops the CLI with a non-zero status and one error line, removes the staging area and leaves no
 result; a SIGKILLed run leaves nothing a later run mistakes for a result, and that later run succeeds.
 
@@ -69,7 +69,7 @@ def leftovers(out: Path) -> list[str]:
 
 
 PHASES = [  # (phase, trigger, streamed config)
-    ("extraction", "fs:raw_data", False),
+    ("archive", "archive: ", False),  # read in place, then the images are decoded from it
     ("decode", "fs:images.npy", True),
     ("epoch", "epoch 1/4", False),
     ("evaluation", "completed 4 epochs", False),

@@ -77,6 +77,26 @@ def fresh_model(config, seed=0) -> keras.Model:
 # ---------------------------------------------------------------- early stopping and the best weights
 
 
+@pytest.mark.parametrize("with_validation", [True, False])
+def test_kept_probabilities_are_the_kept_weights_predictions(with_validation):
+    """The final statistics reuse what the kept epoch predicted (validation, test): they equal a fresh prediction by
+    the returned model, and come from the best epoch, not the last."""
+    config = make_config({"epochs": 3, "learning_rate": 0.05, "early_stop": -1, "validation_metric": "loss"})
+    splits = contradicting_splits() if with_validation else {"training": contradicting_splits()["training"]}
+    splits["test"] = split("test", *images(12, seed=3))
+    kept: dict = {}
+    model = fresh_model(config)
+    summary = train_model(model, config, metadata(), splits, seed=0, log=lambda _: None, kept_probabilities=kept)
+    assert sorted(kept) == (["test", "validation"] if with_validation else ["test"])  # training is never predicted
+    assert summary.best_epoch == (1 if with_validation else 3)
+    for name, probabilities in kept.items():
+        assert probabilities.shape == (len(splits[name].labels), len(CLASSES))
+        np.testing.assert_allclose(probabilities, predict_probabilities(model, splits[name].images, 1024), atol=1e-6)
+        loss = epoch_metrics(splits[name].labels, probabilities, 3)["loss"]
+        assert loss == pytest.approx(summary.epochs[summary.best_epoch - 1].metrics[name]["loss"], rel=1e-6)
+
+
+
 def test_early_stopping_keeps_the_best_epochs_weights():
     config = make_config({"epochs": 10, "learning_rate": 0.05, "early_stop": 2, "validation_metric": "loss"})
     splits = contradicting_splits()

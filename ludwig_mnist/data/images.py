@@ -13,6 +13,7 @@ trained here sees the same pixels as one trained by Ludwig.
 from __future__ import annotations
 
 import io
+import os
 import re
 import struct
 import threading
@@ -24,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence, Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -50,6 +51,10 @@ PARALLEL_MIN_SECONDS_PER_IMAGE = 2e-4
 _MIN_CHUNK, _MAX_CHUNK = 16, 1024
 # Errors Pillow raises for damaged files (PNG chunk errors are SyntaxError).
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError)
+
+
+# An image file's path, or an archive member read in place (anything with read_bytes(): data/members.py).
+ImageSource = Union[Path, str, Any]
 
 
 @dataclass(frozen=True)
@@ -89,32 +94,39 @@ def _too_big(name: str, pixels: int | Exception, max_image_pixels: int) -> DataE
     )
 
 
-def _unreadable(name: str, path: Path, error: Exception) -> DataError:
+def _unreadable(name: str, data: bytes | None, error: Exception) -> DataError:
+    """``data``: the image's bytes, to name what they are when Pillow cannot identify them."""
     if isinstance(error, FileNotFoundError):
         return DataError(f"{name}: image file not found")
-    if isinstance(error, UnidentifiedImageError):
+    if isinstance(error, UnidentifiedImageError) and data is not None:
         # Name what the file is instead ("a text file"), with the archive sniffer.
-        found = sniff_format(path)
+        found = sniff_format(data)
         if found.endswith("image"):
             return DataError(f"{name}: corrupt or truncated {found} (Pillow cannot identify it)")
         return DataError(f"{name}: is not an image, it is {describe_format(found)}")
     return DataError(f"{name}: corrupt or truncated image ({one_line(error)})")
 
 
-@contextmanager
-def _open_checked(path: Path, name: str, max_image_pixels: int) -> Iterator[Image.Image]:
-    """Open an image and check its declared size before any pixel is decoded.
+def _read(source: ImageSource) -> bytes:
+    """A file's bytes in one call (Pillow's many small reads cost more than decoding MNIST-sized images), or an
+    archive member's (data.members.Member.read_bytes: the archive's checks raise ArchiveError there)."""
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as handle:
+            return handle.read()
+    return source.read_bytes()
 
-    The file is read in one call: Pillow's many small reads cost more than the
-    decoding itself for MNIST-sized images.
-    """
+
+@contextmanager
+def _open_checked(source: ImageSource, name: str, max_image_pixels: int) -> Iterator[Image.Image]:
+    """Open an image and check its declared size before any pixel is decoded."""
+    data = None
     try:
-        with open(path, "rb") as handle:
-            image = Image.open(io.BytesIO(handle.read()))
+        data = _read(source)
+        image = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise _too_big(name, error, max_image_pixels) from None
     except _DECODE_ERRORS as error:
-        raise _unreadable(name, path, error) from None
+        raise _unreadable(name, data, error) from None
     with image:
         width, height = image.size
         if width * height > max_image_pixels:
@@ -173,7 +185,7 @@ def infer_image_spec(
     with _pixel_limit(max_image_pixels):
         for index in range(count):
             name = sources[index] if sources is not None else str(paths[index])
-            with _open_checked(Path(paths[index]), name, max_image_pixels) as image:
+            with _open_checked(paths[index], name, max_image_pixels) as image:
                 heights.append(image.size[1])
                 widths.append(image.size[0])
                 channels[_ludwig_channels(image.mode)] += 1
@@ -324,7 +336,7 @@ class _ChunkDecoder:
                     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
                         raise _too_big(name, error, self.max_image_pixels) from None
                     except _DECODE_ERRORS as error:
-                        raise _unreadable(name, path, error) from None
+                        raise _unreadable(name, None, error) from None
                     try:
                         converted, change = _convert_mode(image, target)
                     except ValueError as error:

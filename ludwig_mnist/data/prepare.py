@@ -1,7 +1,7 @@
 """The data stage's entry point: config + DataOptions → PreparedData (metadata, decoded splits, summary).
 
     table (table.py) or archive folders (folders.py) → rows checked, empty ones dropped (drop_row)
-        → vocabulary (descending frequency) → splits (splits.py) → archive extracted safely (archive.py)
+        → vocabulary (descending frequency) → splits (splits.py) → archive checked, read in place (members.py)
         → image size inferred from the training rows → decoded into memory, or into the on-disk cache
           (cache.py, preprocessing.in_memory: false) → one SplitData per non-empty split
 
@@ -27,12 +27,13 @@ from ..options import DataOptions
 from ..results import SPLIT_NAMES, DatasetSummary
 from ..runtime import granted_memory
 from ..wording import MAX_LISTED, plural
-from .archive import ArchiveLimits, ExtractedArchive, extract_archive
+from .archive import ArchiveLimits, ExtractedArchive
 from .binary import BOOL_NAMES, binary_index, binary_vocabulary
 from .cache import CACHE_NAME, decode_to_cache, is_streamed
 from .folders import folder_table
 from .images import DEFAULT_MAX_IMAGE_PIXELS, ImageSpec, decode_images, infer_image_spec
-from .locate import locate_images
+from .members import ArchiveMembers, open_archive
+from .presplit import locate_rows, read_metadata_file, read_split_sets
 from .splits import SPLIT_CODES, assign_splits
 from .table import (
     fill_missing,
@@ -134,19 +135,27 @@ def preparation_key(config: ExperimentConfig) -> tuple:
 # ---------------------------------------------------------------- shared with predict
 
 
-def extract(archive_path: Path, work_dir: Path, limits: ArchiveLimits | None,
-            log: Callable[[str], None]) -> tuple[ExtractedArchive, float]:
-    """The archive, safely extracted to work_dir/EXTRACTED_DIR; returns it and the seconds it took."""
+def open_raw_data(archive_path: Path, work_dir: Path, limits: ArchiveLimits | None,
+                  log: Callable[[str], None]) -> tuple[ArchiveMembers | ExtractedArchive, float]:
+    """The archive's checked files, read in place (members.py; a large compressed tar is extracted to
+    work_dir/EXTRACTED_DIR instead); returns them and the seconds the checks took.  Close it after decoding."""
     start = time.perf_counter()
-    extracted = extract_archive(Path(archive_path), Path(work_dir) / EXTRACTED_DIR,
-                                limits if limits is not None else ArchiveLimits())
+    opened = open_archive(Path(archive_path), limits if limits is not None else ArchiveLimits(),
+                          spill_dir=Path(work_dir) / EXTRACTED_DIR)
     seconds = time.perf_counter() - start
-    log(f"extracted {extracted.file_count} files ({extracted.total_bytes / 1e6:.1f} MB) in {seconds:.1f} s")
-    return extracted, seconds
+    how = "checked; images are read from it in place" if isinstance(opened, ArchiveMembers) else "extracted"
+    log(f"archive: {opened.file_count} files ({opened.total_bytes / 1e6:.1f} MB) {how} in {seconds:.1f} s")
+    return opened, seconds
+
+
+def close_raw_data(opened: ArchiveMembers | ExtractedArchive | None) -> None:
+    if isinstance(opened, ArchiveMembers):
+        opened.close()
 
 
 def discard_extracted(work_dir: Path) -> threading.Thread:
-    """Delete the extracted image files in the background; the decoded pixels are all that is read again.
+    """Delete the extracted image files (if a large compressed tar was extracted) in the background; the decoded
+    pixels are all that is read again.
 
     Unlinking them (70k MNIST files: 4-80 s on a busy local disk, longer on network storage) overlaps
     training instead of ending the job.  Join the thread before the work directory is removed.
@@ -169,6 +178,7 @@ def decode(paths: Sequence[Path], spec: ImageSpec, *, in_memory: bool, resize_me
     if in_memory and not too_big:
         return decode_images(paths, spec, resize_method=resize_method, num_workers=num_workers, sources=sources,
                              max_image_pixels=limit)
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
     images, counts = decode_to_cache(paths, spec, Path(work_dir) / CACHE_NAME, resize_method=resize_method,
                                      num_workers=num_workers, sources=sources, max_image_pixels=limit)
     return images, (replace(counts, streamed_for_memory=(needed, *granted)) if too_big else counts)
@@ -201,8 +211,8 @@ def _class_index(config: ExperimentConfig, labels, like: Metadata | None, datase
         unknown = sorted(set(class_names) - set(like.class_names))
         if unknown:
             raise DataError(f"dataset {dataset_name}: classes {', '.join(map(repr, unknown[:MAX_LISTED]))} are not "
-                            f"among the loaded model's {len(like.class_names)} classes; train a new model for new "
-                            "classes")
+                            f"among the {len(like.class_names)} classes of the loaded model (or training_set_metadata); "
+                            "train a new model for new classes")
         class_names = like.class_names
         frequencies = {name: frequencies.get(name, 0) for name in class_names}
     if len(class_names) < 2:
@@ -210,6 +220,39 @@ def _class_index(config: ExperimentConfig, labels, like: Metadata | None, datase
                         f"({class_names[0]!r}); a classifier needs at least two")
     str2idx = {name: i for i, name in enumerate(class_names)}
     return class_names, frequencies, labels.map(str2idx).to_numpy().astype(np.int32)
+
+
+def _locate_and_decode(config, options, table, codes, extracted, fixed, work_dir, num_workers, timings, notes, log):
+    """(pixels in split order, ImageSpec, DecodeCounts, CSV image paths, the split order of the rows); ``fixed``: the
+    ImageSpec a saved model or an encoder imposes, else None (inferred)."""
+    feature_in = config.input_feature
+    sources = tuple(table[feature_in.column_name].str.strip())
+    paths = locate_rows(extracted, table, sources, options)  # without an archive: beside each row's table
+
+    start = time.perf_counter()
+    pre = feature_in.preprocessing
+    pixel_limit = {} if options.max_image_pixels is None else {"max_image_pixels": options.max_image_pixels}
+    # Ludwig samples the column's first rows (all splits), not the training rows.
+    spec, spec_notes = infer_image_spec(
+        paths, height=fixed.height if fixed else pre.height, width=fixed.width if fixed else pre.width,
+        num_channels=fixed.num_channels if fixed else pre.num_channels, infer=pre.infer_image_dimensions,
+        sample_size=pre.infer_image_sample_size, max_height=pre.infer_image_max_height,
+        max_width=pre.infer_image_max_width, requires_equal_dimensions=pre.requires_equal_dimensions,
+        sources=sources, **pixel_limit)
+    notes += list(spec_notes)
+    # Decode in split order so that each split is a contiguous slice (a view, no copy) of one array.
+    order = np.argsort(codes, kind="stable")
+    images, counts = decode([paths[i] for i in order], spec, in_memory=pre.in_memory,
+                            resize_method=pre.resize_method, work_dir=work_dir,
+                            sources=[sources[i] for i in order], num_workers=num_workers,
+                            max_image_pixels=options.max_image_pixels)
+    notes += list(counts.notes())
+    timings["decode"] = time.perf_counter() - start
+    log(f"decoded {len(paths)} images to {spec.height}x{spec.width}x{spec.num_channels} "
+        f"{'into an on-disk cache ' if is_streamed(images) else ''}"
+        f"in {timings['decode']:.1f} s ({len(paths) / max(timings['decode'], 1e-9):.0f} images/s)")
+
+    return images, spec, counts, sources, order
 
 
 def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path, *, seed: int,
@@ -231,16 +274,30 @@ def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path,
     extracted, folder_splits = None, False
 
     start = time.perf_counter()
-    if options.dataset is None:
-        extracted, timings["extract"] = extract(options.raw_data, work_dir, options.limits, log)
+    if options.training_set_metadata is not None and like is None:
+        like = read_metadata_file(options.training_set_metadata, feature_in.name, feature_out.name)
+        notes.append(f"training_set_metadata {Path(options.training_set_metadata).name}: its "
+                     f"{plural(len(like.class_names), 'class', 'classes')} (in its vocabulary order) and image size "
+                     f"{like.image.height}x{like.image.width}x{like.image.num_channels} are used, as Ludwig does")
+    if options.split_sets is not None:
+        table, sets_note = read_split_sets(options, image_column, label_column)
+        notes.append(sets_note)
+        folder_splits = True  # the split column holds each row's table: explicit splits, as folders' are
+    elif options.dataset is None:
+        if options.raw_data is None:
+            raise DataError("no data: give a dataset table (or training_set), or an image archive in the folder "
+                            "layout train/<class>/..., test/<class>/...")
+        extracted, timings["archive"] = open_raw_data(options.raw_data, work_dir, options.limits, log)
         notes += list(extracted.notes)
-        table, folder_splits, folder_notes = folder_table(extracted.root, image_column, label_column,
+        table, folder_splits, folder_notes = folder_table(extracted if isinstance(extracted, ArchiveMembers)
+                                                          else extracted.root, image_column, label_column,
                                                           options.labels_from, dataset_name)
         notes += folder_notes
         start = time.perf_counter()
     else:
         table = read_table(options.dataset, options.data_format)
-    table = table.assign(**{LINE_COLUMN: np.arange(len(table)) + 2})  # header is line 1
+    if LINE_COLUMN not in table.columns:  # the split sets number each file's lines themselves
+        table = table.assign(**{LINE_COLUMN: np.arange(len(table)) + 2})  # header is line 1
     require_column(table, image_column, "the image input feature", dataset_name)
     require_column(table, label_column, "the output feature", dataset_name)
     for column, pre in ((image_column, feature_in.preprocessing), (label_column, feature_out.preprocessing)):
@@ -270,37 +327,15 @@ def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path,
         notes += split_notes
     timings["read_dataset"] = time.perf_counter() - start
 
-    if extracted is None:
-        extracted, timings["extract"] = extract(options.raw_data, work_dir, options.limits, log)
+    if extracted is None and options.raw_data is not None:
+        extracted, timings["archive"] = open_raw_data(options.raw_data, work_dir, options.limits, log)
         notes += list(extracted.notes)
-    sources = tuple(table[image_column].str.strip())
-    paths = locate_images(extracted, sources,
-                          row_numbers=None if options.dataset is None else list(table[LINE_COLUMN]))
-
-    start = time.perf_counter()
-    pre = feature_in.preprocessing
-    pixel_limit = {} if options.max_image_pixels is None else {"max_image_pixels": options.max_image_pixels}
-    fixed = like.image if like is not None else image_like
-    # Ludwig samples the column's first rows (all splits), not the training rows.
-    spec, spec_notes = infer_image_spec(
-        paths, height=fixed.height if fixed else pre.height, width=fixed.width if fixed else pre.width,
-        num_channels=fixed.num_channels if fixed else pre.num_channels, infer=pre.infer_image_dimensions,
-        sample_size=pre.infer_image_sample_size, max_height=pre.infer_image_max_height,
-        max_width=pre.infer_image_max_width, requires_equal_dimensions=pre.requires_equal_dimensions,
-        sources=sources, **pixel_limit)
-    notes += list(spec_notes)
-    # Decode in split order so that each split is a contiguous slice (a view, no copy) of one array.
-    order = np.argsort(codes, kind="stable")
-    images, counts = decode([paths[i] for i in order], spec, in_memory=pre.in_memory,
-                            resize_method=pre.resize_method, work_dir=work_dir,
-                            sources=[sources[i] for i in order], num_workers=num_workers,
-                            max_image_pixels=options.max_image_pixels)
-    notes += list(counts.notes())
-    timings["decode"] = time.perf_counter() - start
-    log(f"decoded {len(paths)} images to {spec.height}x{spec.width}x{spec.num_channels} "
-        f"{'into an on-disk cache ' if is_streamed(images) else ''}"
-        f"in {timings['decode']:.1f} s ({len(paths) / max(timings['decode'], 1e-9):.0f} images/s)")
-
+    try:
+        fixed = like.image if like is not None else image_like
+        images, spec, counts, sources, order = _locate_and_decode(config, options, table, codes, extracted, fixed,
+                                                                  work_dir, num_workers, timings, notes, log)
+    finally:
+        close_raw_data(extracted)
     splits, offset = {}, 0
     for code, name in SPLIT_CODES.items():
         count = int((codes == code).sum())
@@ -310,12 +345,12 @@ def prepare_data(config: ExperimentConfig, options: DataOptions, work_dir: Path,
                                      tuple(sources[i] for i in rows))
         offset += count
     metadata = Metadata(feature_in.name, image_column, feature_out.name, label_column,
-                        class_names, frequencies, spec, pre.resize_method, **binary_fields)
+                        class_names, frequencies, spec, feature_in.preprocessing.resize_method, **binary_fields)
     summary = DatasetSummary(
         split_counts={name: (len(splits[name].labels) if name in splits else 0) for name in SPLIT_NAMES},
         class_names=class_names, class_frequencies=frequencies, image_height=spec.height,
         image_width=spec.width, num_channels=spec.num_channels, dataset_name=dataset_name,
-        archive_name=Path(options.raw_data).name, dropped_rows=dropped, notes=tuple(notes))
+        archive_name=options.archive_name, dropped_rows=dropped, notes=tuple(notes))
     for note in notes:
         log(f"note: {note}")
     return PreparedData(metadata, splits, summary, timings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import tarfile
 import zlib
@@ -44,16 +45,19 @@ def _is_tar_header(block: bytes) -> bool:
     return stored in tarfile.calc_chksums(block[:512])
 
 
-def sniff_format(path: Path | str) -> str:
-    """Name the format of a file from its first bytes.
+def sniff_format(path: Path | str | bytes) -> str:
+    """Name the format of a file (or of an archive member's bytes) from its first bytes.
 
     Returns "zip", "tar", "tar.gz", "tar.bz2" or "tar.xz" for what
     ``extract_archive`` reads, otherwise a human name such as "gzip",
     "PNG image", "JPEG image", "PDF", "7z", "RAR", "text", "empty file" or
     "unknown binary".
     """
-    with open(path, "rb") as handle:
-        head = handle.read(1024)
+    if isinstance(path, bytes):
+        head, path = path[:1024], io.BytesIO(path)  # the openers below take a file object too
+    else:
+        with open(path, "rb") as handle:
+            head = handle.read(1024)
     if not head:
         return "empty file"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
@@ -92,3 +96,13 @@ def not_an_archive(archive: Path, found: str, display_name: str) -> ArchiveError
     elif found in ("7z", "RAR", "zstd", "gzip", "bzip2", "xz"):
         message += "; re-pack the images as .zip or .tar.gz"
     return ArchiveError(message)
+
+
+def checked_format(archive: Path, display_name: str) -> str:
+    """'zip' or 'tar…' from the magic bytes; anything else is refused with what it is."""
+    if not archive.is_file():
+        raise ArchiveError(f"{display_name}: archive file not found")
+    found = sniff_format(archive)
+    if found != "zip" and not found.startswith("tar"):
+        raise not_an_archive(archive, found, display_name)
+    return found

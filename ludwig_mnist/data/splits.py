@@ -148,3 +148,27 @@ def fold_codes(folds: np.ndarray, fold: int, labels: np.ndarray, seed: int) -> n
     as a single run sets validation rows aside from the rest (seeded per fold)."""
     codes = np.where(folds == fold, 2, 0)
     return carve_validation(codes, labels, np.random.default_rng(seed + fold))
+
+
+def rows_of_split(config: ExperimentConfig, table: pd.DataFrame, split_name: str,
+                  dataset_name: str) -> tuple[np.ndarray, str]:
+    """predict/evaluate --split (Ludwig's): (N,) mask of the rows in that split by the model's own split, and a
+    note.  Ludwig splits the table again with the model's preprocessing.split; a fixed or hash split gives the
+    training run's rows back, a random or stratified one would be a new draw, so it is refused."""
+    split = config.preprocessing.split
+    code = CODE_OF_SPLIT[split_name]
+    if split.type == "fixed":
+        column = split.column or "split"
+        require_column(table, column, f"the {split_name} split's column", dataset_name)
+        codes, how = fixed_split(table, column, dataset_name), f"column '{column}' = {code}"
+    elif split.type == "hash":
+        require_column(table, split.column, f"the {split_name} split's hash column", dataset_name)
+        codes, how = hash_split(table[split.column], split.probabilities), f"the hash split on '{split.column}'"
+    else:
+        raise DataError(f"split {split_name}: the model was trained with a {split.type} split, whose rows cannot "
+                        "be found again from the table (Ludwig would draw a new split); choose split full and give "
+                        f"a table of the {split_name} rows")
+    mask = codes == code
+    if not mask.any():
+        raise DataError(f"dataset {dataset_name}: no row is in the {split_name} split ({how})")
+    return mask, f"split {split_name}: {plural(int(mask.sum()), 'row')} of {len(table)} ({how})"

@@ -48,7 +48,7 @@ def run_experiment(config: ExperimentConfig, options: RunOptions, log: Log = pri
                               "its weights replace the backbone's; keep one of them")
         installed = read_installed(options.installed_weights)
         config = apply_installed(config, installed)
-    for note in config.notes:  # upgraded spellings, keys without effect: before any work, so they are seen
+    for note in (*config.notes, *options.notes):  # upgraded spellings, keys without effect: before any work
         log(f"note: {note}")
     staging = OutputStaging(options.output_directory)
     deleting = None
@@ -120,7 +120,7 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     """
     wall_start = time.perf_counter() if wall_start is None else wall_start
     out_dir = Path(out_dir)
-    seed, eval_split = options.random_seed, options.eval_split
+    seed, eval_split = options.random_seed, options.evaluated_split
     timings: dict[str, float] = {}
     start = time.perf_counter()
     environment = runtime.configure(seed)
@@ -134,7 +134,7 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     log(f"ludwig-mnist {environment.versions['ludwig_mnist']} on {environment.device}, "
         f"TensorFlow {environment.versions['tensorflow']}, seed {seed}")
     timings.update(data.timings)
-    notes = list(config.notes) + list(data.summary.notes)
+    notes = list(config.notes) + list(options.notes) + list(data.summary.notes)
     if eval_split not in data.splits:
         notes.append(f"the {eval_split} split is empty: test_statistics.json and predictions.csv are not "
                      "written; metrics are reported for the other splits")
@@ -171,9 +171,10 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     timings["build_model"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    kept: dict[str, np.ndarray] = {}  # {split: (N, C)} the kept weights predicted after their epoch
     training = train_model(model, config, data.metadata, data.splits, seed, log,
                            tensorboard_dir=out_dir / "tensorboard" if options.tensorboard else None,
-                           initial_epoch=initial_epoch)
+                           initial_epoch=initial_epoch, kept_probabilities=kept)
     timings["train"] = time.perf_counter() - start
     for epoch in training.epochs:
         timings[f"epoch {epoch.epoch}"] = epoch.seconds + epoch.eval_seconds
@@ -183,10 +184,15 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     for name in SPLIT_NAMES:
         if name in data.splits:
             split = data.splits[name]
-            probabilities[name] = predict_probabilities(model, split.images, resolve_eval_batch_size(config))
+            # The kept epoch's predictions are those of the final weights: reused, not predicted again.
+            probabilities[name] = kept[name] if name in kept else predict_probabilities(
+                model, split.images, resolve_eval_batch_size(config))
             evaluations[name] = evaluate_feature(config.output_feature, name, split.labels, probabilities[name],
                                                  data.metadata.class_names)
     timings["evaluate"] = time.perf_counter() - start
+    if kept:
+        log(f"final statistics: {' and '.join(n for n in SPLIT_NAMES if n in kept)} reuse the predictions of epoch "
+            f"{training.best_epoch}; predicted now: {', '.join(n for n in probabilities if n not in kept) or 'nothing'}")
     for evaluation in evaluations.values():
         log(summary_line(config.output_feature, evaluation))
 
@@ -234,7 +240,7 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     data_options = options.data
     write_json(run_dir / "description.json",
                description_json(result, options.command or tuple(sys.argv),
-                                Path(data_options.dataset).name if data_options.dataset else "(folders of the archive)",
-                                Path(data_options.raw_data).name)
+                                data_options.dataset_name if data_options.dataset or data_options.split_sets
+                                else "(folders of the archive)", data_options.archive_name)
                | {"timings_seconds": {k: round(v, 3) for k, v in timings.items()}})
     return result

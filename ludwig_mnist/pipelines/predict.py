@@ -9,7 +9,8 @@ says so).
 
 Rows and labels:
 - every row with an image path is predicted; a split column, if any, is only
-  echoed into predictions.csv (Ludwig's `predict --split full`);
+  echoed into predictions.csv (Ludwig's `predict --split full`); `--split test` (or
+  training, validation) keeps the rows of that split by the model's fixed or hash split;
 - rows with an empty image path are dropped (Ludwig's drop_row), with a note;
 - with a label column, the labelled rows are evaluated: test_statistics.json and
   the short HTML report.  Rows with an empty label are still predicted but left
@@ -22,7 +23,6 @@ Outputs are staged and published only when everything succeeded.
 from __future__ import annotations
 
 import time
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +36,9 @@ from ..artifacts.staging import OutputStaging, write_json
 from ..artifacts.tables import predictions_frame, write_predictions
 from ..data.binary import binary_index
 from ..data.cache import take_rows
-from ..data.locate import locate_images, table_path
-from ..data.prepare import decode, extract
+from ..data.locate import locate_images, locate_in_directory
+from ..data.prepare import close_raw_data, decode, open_raw_data
+from ..data.splits import rows_of_split
 from ..data.table import read_table, require_column
 from ..errors import DataError, disk_full
 from ..evaluate import UNSEEN_LABEL, test_statistics_json
@@ -59,37 +60,6 @@ class PredictResult:
     notes: tuple[str, ...]
     images_per_second: float  # model inference only (decoding excluded)
     batch_size: int
-
-
-# ---------------------------------------------------------------- images without an archive
-
-
-def locate_in_directory(root: Path, relative_paths: Sequence[str], row_numbers: Sequence[int],
-                        dataset_name: str) -> list[Path]:
-    """Map CSV image paths to files under `root` (the CSV's folder), with the archive's safety rules.
-
-    Absolute paths and `..` are refused (data/paths.py), and so is a link that leads outside `root`.
-    """
-    root = Path(root).resolve()
-    located: list[Path] = []
-    missing: list[str] = []
-    rule = f"relative to the folder of {dataset_name} (or give the images as --raw_data)"
-    for raw, line in zip(relative_paths, row_numbers):
-        relative = table_path(raw, f"{dataset_name} line {line}", f"the folder of {dataset_name}", rule)
-        variants = dict.fromkeys([relative, unicodedata.normalize("NFC", relative),
-                                  unicodedata.normalize("NFD", relative)])
-        found = next((root / v for v in variants if (root / v).is_file()), None)
-        if found is None:
-            missing.append(f"line {line}: {raw!r}")
-            continue
-        if not found.resolve().is_relative_to(root):
-            raise DataError(f"{dataset_name} line {line}: image path {raw!r} is a link to a file outside the "
-                            f"folder of {dataset_name}; refusing to read it")
-        located.append(found)
-    if missing:
-        raise DataError(f"{len(missing)} of {len(relative_paths)} image paths in {dataset_name} do not exist "
-                        f"{rule} (first: {'; '.join(missing[:MAX_LISTED])})")
-    return located
 
 
 # ---------------------------------------------------------------- labels
@@ -172,6 +142,10 @@ def run_predict(options: PredictOptions, log: Callable[[str], None] = print) -> 
                      "(Ludwig's drop_row)")
     if table.empty:
         raise DataError(f"dataset {dataset_name}: every row has an empty '{image_column}'")
+    if options.split != "full":
+        chosen, split_note = rows_of_split(config, table, options.split, dataset_name)
+        table, lines = table[chosen].reset_index(drop=True), lines[chosen]
+        notes.append(split_note)
     sources = tuple(table[image_column].str.strip())
     split = config.preprocessing.split
     split_column = (split.column or "split") if split.type == "fixed" else "split"
@@ -187,17 +161,21 @@ def run_predict(options: PredictOptions, log: Callable[[str], None] = print) -> 
     staging = OutputStaging(options.output_directory)
     try:
         start = time.perf_counter()
-        if data.raw_data is not None:
-            extracted, _ = extract(data.raw_data, staging.work, data.limits, log)
-            notes += list(extracted.notes)
-            paths = locate_images(extracted, sources, list(lines))
-        else:
-            paths = locate_in_directory(Path(data.dataset).absolute().parent, sources, list(lines), dataset_name)
-        # The model's own preprocessing, in_memory included: false streams the images through the disk cache.
-        in_memory = config.input_feature.preprocessing.in_memory
-        images, counts = decode(paths, image, in_memory=in_memory, resize_method=metadata.resize_method,
-                                work_dir=staging.work, sources=sources, num_workers=environment.threads,
-                                max_image_pixels=data.max_image_pixels)  # (N, H, W, C) uint8
+        extracted = None
+        try:
+            if data.raw_data is not None:
+                extracted, _ = open_raw_data(data.raw_data, staging.work, data.limits, log)
+                notes += list(extracted.notes)
+                paths = locate_images(extracted, sources, list(lines))
+            else:
+                paths = locate_in_directory(Path(data.dataset).absolute().parent, sources, list(lines), dataset_name)
+            # The model's own preprocessing, in_memory included: false streams the images through the disk cache.
+            in_memory = config.input_feature.preprocessing.in_memory
+            images, counts = decode(paths, image, in_memory=in_memory, resize_method=metadata.resize_method,
+                                    work_dir=staging.work, sources=sources, num_workers=environment.threads,
+                                    max_image_pixels=data.max_image_pixels)  # (N, H, W, C) uint8
+        finally:
+            close_raw_data(extracted)
         notes += list(counts.notes())
         seconds = time.perf_counter() - start
         log(f"read {len(paths)} images as {image.height}x{image.width}x{image.num_channels} "

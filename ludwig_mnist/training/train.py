@@ -115,6 +115,9 @@ class EpochMonitor(keras.callbacks.Callback):
         self.best_value: float | None = None
         self.best_epoch = 0
         self.best_weights = None
+        # {split: (N, C) float32} predicted after the kept epoch: the final statistics reuse them
+        self.kept_probabilities: dict[str, np.ndarray] = {}
+        self._probabilities: dict[str, np.ndarray] = {}
         self.patience_from = 0  # the unfreeze epoch: the unfrozen phase gets its own early_stop rounds
         self.stop_reason = ""
         self._epoch_start = 0.0
@@ -134,8 +137,10 @@ class EpochMonitor(keras.callbacks.Callback):
                                    "try a lower trainer.learning_rate")
         eval_start = time.perf_counter()
         metrics = {"training": self.accumulated(logs)} if self.accumulate_training else {}
+        self._probabilities = {}
         for name, split in self.eval_splits.items():
             probabilities = predict_probabilities(self.model, split.images, self.eval_batch_size)
+            self._probabilities[name] = probabilities
             if not np.all(np.isfinite(probabilities)):
                 raise TrainingDiverged(f"training diverged in epoch {epoch + 1}: the model outputs NaN; "
                                        "try a lower trainer.learning_rate")
@@ -153,13 +158,14 @@ class EpochMonitor(keras.callbacks.Callback):
 
     def _track_best(self, stats: EpochStats) -> bool:
         if "validation" not in stats.metrics:  # no validation set: the last epoch is the model
-            self.best_epoch, self.best_weights = stats.epoch, None
+            self.best_epoch, self.best_weights, self.kept_probabilities = stats.epoch, None, self._probabilities
             return False
         value = stats.metrics["validation"][self.validation_metric]
         better = self.best_value is None or (value > self.best_value if self.maximize else value < self.best_value)
         if better:
             self.best_value, self.best_epoch = value, stats.epoch
             self.best_weights = self.model.get_weights()  # a host copy: later epochs don't overwrite it
+            self.kept_probabilities = self._probabilities
         elif self.patience >= 0 and stats.epoch - max(self.best_epoch, self.patience_from) >= self.patience:
             self.stop_reason = (f"early stopping: validation {self.validation_metric} did not improve for "
                                 f"{plural(self.patience, 'epoch')} after epoch "
@@ -183,10 +189,12 @@ class EpochMonitor(keras.callbacks.Callback):
 
 def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata, splits: dict[str, SplitData],
                 seed: int, log: Callable[[str], None] = print, tensorboard_dir=None,
-                initial_epoch: int = 0) -> TrainingSummary:
+                initial_epoch: int = 0, kept_probabilities: dict | None = None) -> TrainingSummary:
     """Fit `model` in place; on return it holds the best epoch's weights.
 
     initial_epoch > 0 resumes: epochs initial_epoch+1 .. trainer.epochs are run.
+    kept_probabilities: filled with {split: (N, C) float32} that the kept weights predicted after their epoch
+    (validation, test; training with evaluate_training_set), so that they are not predicted again.
     """
     trainer = config.trainer
     train = splits["training"]
@@ -269,6 +277,8 @@ def train_model(model: keras.Model, config: ExperimentConfig, metadata: Metadata
             fit(max(after, initial_epoch), trainer.epochs)
     if monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
+    if kept_probabilities is not None:
+        kept_probabilities.update(monitor.kept_probabilities)
     stop_reason = monitor.stop_reason or f"completed {plural(len(monitor.history), 'epoch')}"
     if "validation" in splits:
         stop_reason += f"; kept the weights of epoch {monitor.best_epoch} (best validation {trainer.validation_metric})"
