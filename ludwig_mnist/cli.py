@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__, runtime
+from . import __version__, runtime, weights_install
 from .config.load import load_config
 from .data.archive import ArchiveLimits
 from .errors import UserInputError
@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--encoder_from", "--encoder-from", dest="encoder_from", type=Path, default=None,
                        help="reuse the encoder of this saved model (transfer to new data and classes; the head is "
                             "new); the config's encoder must be the model's, trainable: false freezes it")
+    _flag(experiment, "installed_weights", type=Path, default=None, metavar="DIR",
+          help="start the encoder from weights the data manager installed (a folder of ludwig-mnist "
+               "install-weights; the Galaxy tool passes the selected entry's path)")
     _flag(experiment, "k_fold", type=_positive_int, default=None,
           help="k-fold cross-validation over all rows instead of one train/test run (reports mean ± std)")
     experiment.add_argument("--tensorboard", action="store_true",
@@ -172,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     _explain_flags(explain, standalone=True)
 
     _visualize_parser(commands)
+    weights_install.add_parser(commands)
 
     render = commands.add_parser("render-config", aliases=["render_config"],
                                  help="validate a config and write it fully resolved (every default explicit)")
@@ -273,6 +277,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
                       random_seed=args.random_seed, eval_split=getattr(args, "eval_split", "test"),
                       model_load_path=getattr(args, "model_load_path", None),
                       model_resume_path=getattr(args, "model_resume_path", None),
+                      installed_weights=getattr(args, "installed_weights", None),
                       encoder_from=getattr(args, "encoder_from", None),
                       tensorboard=getattr(args, "tensorboard", False), command=tuple(sys.argv),
                       explain=explain_options(args),
@@ -292,6 +297,7 @@ def run(args: argparse.Namespace) -> None:
 
         ignored = [flag for flag, used in (("--tensorboard", args.tensorboard), ("--model_load_path", args.model_load_path),
                                            ("--model_resume_path", args.model_resume_path),
+                                           ("--installed_weights", args.installed_weights),
                                            ("--encoder_from", args.encoder_from),
                                            ("--eval_split", args.eval_split != "test"),
                                            ("--explain", args.explain is not None),
@@ -327,6 +333,8 @@ def run(args: argparse.Namespace) -> None:
         render_config_command(args)
     elif args.command == "visualize":
         _visualize(args)
+    elif args.command in ("install-weights", "install_weights"):
+        weights_install.run(args, log=_log)
     elif args.command == "mnist-dataset":
         from .data.mnist import build_mnist_dataset
 

@@ -84,6 +84,7 @@ class RunOptions:
     model_load_path: Path | None = None  # fine-tune from this saved model's weights
     model_resume_path: Path | None = None  # or continue its training up to trainer.epochs
     encoder_from: Path | None = None  # or reuse only this saved model's encoder (transfer; artifacts/backbone.py)
+    installed_weights: Path | None = None  # an entry folder of the data manager (artifacts/installed.py)
     tensorboard: bool = False
     command: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # what the CLI decided about the options, shown in the log and the report

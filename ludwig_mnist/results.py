@@ -144,6 +144,8 @@ class ExperimentResult:
     misclassified: tuple[ImageExample, ...] = ()
     training_samples: tuple[ImageExample, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    # artifacts/weights.WeightsProvenance: what the encoder started from; None when a saved model's weights did
+    weights: Any = None
     explanations: Any = None  # explain.outputs.Explanations of the shown split, when --explain was given
 
     @property

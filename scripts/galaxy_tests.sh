@@ -15,8 +15,10 @@
 #               reused when already complete. Then planemo shed_lint (scripts/galaxy/shed_lint.sh).
 #   2. start    a fresh Galaxy (galaxy-run/) on a free loopback port; the
 #               server log is galaxy-run/galaxy.log.
-#   3. test     planemo test --engine external_galaxy on the tools, then on
-#               every workflows/*/*.ga that has a sibling *-tests.yml.
+#   3. test     planemo test --engine external_galaxy on the tools, then the data
+#               manager phase (scripts/galaxy/data_manager_phase.py: install weights
+#               with the data manager, train one epoch with them), then every
+#               workflows/*/*.ga that has a sibling *-tests.yml.
 #   Galaxy is always stopped on exit, also on failure or Ctrl-C.
 #   The install, start, stop and timing live in scripts/galaxy/lib.sh (shared with
 #   scripts/galaxy_serve.sh and scripts/galaxy_ui_test.sh).
@@ -36,6 +38,7 @@
 #   GALAXY_RUN_DIR=galaxy-run the server's directory (config, database, log);
 #                             a server recorded there by an earlier run is stopped
 #   SKIP_WORKFLOW_TESTS=1     run the tool tests only
+#   SKIP_DATA_MANAGER_TEST=1  skip the data manager phase (install weights, train with them)
 #   SKIP_TOOL_TESTS=1         run the workflow tests only (when writing a workflow)
 #   PLANEMO_EXTRA_ARGS="--test_index 1"   extra options for the tool tests' planemo test
 #   PYTHON=python3.11         interpreter used to create the venvs
@@ -151,6 +154,33 @@ else
     gx_log "SKIP_TOOL_TESTS=1: skipping the tool tests"
 fi
 
+# The data manager (data_managers/data_manager_ludwig_mnist_weights), loaded by this Galaxy's config
+# (gx_write_config): the admin installs a weights file the phase makes (file:// URL, sha256 checked),
+# then one one-epoch experiment job trains with the installed weights (scripts/galaxy/data_manager_phase.py).
+DM_RAN=0
+if [ "${SKIP_DATA_MANAGER_TEST:-0}" != "1" ] && [ -d "$REPO/data_managers/data_manager_ludwig_mnist_weights" ]; then
+    gx_phase_start data-manager
+    DM_RAN=1
+    DM_WORK="$RUN_DIR/data-manager-phase"
+    mkdir -p "$DM_WORK"
+    TOOL_PYTHON="$GX_TOOL_DEPS/ludwig-mnist/$(gx_package_version)/venv/bin/python"
+    DM_SHA256="$("$TOOL_PYTHON" "$GX_HELPERS/data_manager_phase.py" make-weights "$DM_WORK/mobilenetv3_small_notop.h5" \
+        2> "$DM_WORK/make_weights.log" | tail -n 1)" || true
+    if [ "${#DM_SHA256}" -ne 64 ]; then
+        tail -n 20 "$DM_WORK/make_weights.log" >&2
+        gx_log "data manager phase: could not make the weights file"
+        STATUS=1
+    elif ! "$PLANEMO_VENV/bin/python" "$GX_HELPERS/data_manager_phase.py" run --url "$GALAXY_URL" \
+            --admin_key "$ADMIN_KEY" --weights "$DM_WORK/mobilenetv3_small_notop.h5" --sha256 "$DM_SHA256" \
+            --test_data "$REPO/test-data" --work "$DM_WORK" \
+            --not_weights "$REPO/data_managers/data_manager_ludwig_mnist_weights/test-data/not_weights.h5" 2>&1 | tee "$RESULTS_DIR/data_manager_phase.log" >&2 \
+            || ! grep -q "data manager phase: PASSED" "$RESULTS_DIR/data_manager_phase.log"; then
+        gx_log "data manager phase FAILED (log: $RESULTS_DIR/data_manager_phase.log)"
+        STATUS=1
+    fi
+    gx_phase_end
+fi
+
 # Extension point: IWC-style workflow folders, workflows/<name>/<name>.ga
 # with a sibling <name>-tests.yml, are tested against the same server.
 WORKFLOW_FILES=()
@@ -177,7 +207,7 @@ if [ "${#WORKFLOW_FILES[@]}" -gt 0 ]; then
     gx_phase_end
 else
     gx_log "no workflows/*/*-tests.yml found: skipping workflow tests"
-    if [ "${SKIP_TOOL_TESTS:-0}" = "1" ]; then
+    if [ "${SKIP_TOOL_TESTS:-0}" = "1" ] && [ "$DM_RAN" = "0" ]; then
         gx_log "SKIP_TOOL_TESTS=1 and no workflow tests: no test ran"
         STATUS=1
     fi

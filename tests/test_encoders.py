@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import h5py
 import numpy as np
 import pytest
@@ -130,7 +132,8 @@ def test_use_pretrained_loads_keras_imagenet_file_from_the_cache(tmp_path, monke
     file = tmp_path / "models" / FAMILIES["mobilenetv3"].weights["small"].file_name
     _keras_weights_file(file, donor)
     loaded = load_pretrained_weights(model, config)
-    assert loaded.source == "keras imagenet" and loaded.path == str(file) and len(loaded.sha256) == 64
+    assert loaded.source == "keras-download" and loaded.path == str(file) and len(loaded.sha256) == 64
+    assert (loaded.family, loaded.variant) == ("mobilenetv3", "small")
     assert all(np.all(np.asarray(w) == 0.25) for w in backbone_of(model).weights)
     assert "to_pixels" in [layer.name for layer in model.layers]  # fed the 0-255 pixels its weights expect
 
@@ -176,7 +179,9 @@ def test_local_pretrained_weights_file_still_works(tmp_path):
     _keras_weights_file(file, donor)
     config = config_of({"type": "resnet", "model_variant": 18, "pretrained_weights": str(file)})
     model = build_model(config, (32, 32, 3), 2)
-    assert load_pretrained_weights(model, config).source == "pretrained_weights"
+    loaded = load_pretrained_weights(model, config)
+    assert (loaded.family, loaded.variant, loaded.source, loaded.path) == ("resnet", "18", "file", str(file))
+    assert loaded.sha256 == hashlib.sha256(file.read_bytes()).hexdigest()
     assert all(np.all(np.asarray(w) == 0.5) for w in backbone_of(model).weights)
 
 
@@ -212,3 +217,16 @@ def test_saved_weights_in_checkpoint_is_accepted_with_a_note():
     config = config_of({"type": "resnet", "model_variant": 18, "use_pretrained": False,
                         "saved_weights_in_checkpoint": True})
     assert any("saved_weights_in_checkpoint" in note for note in config.notes)
+
+
+def test_an_encoder_without_pretrained_weights_has_provenance_none():
+    from ludwig_mnist.artifacts.weights import load_pretrained_weights
+    from ludwig_mnist.model.build import build_model
+
+    for encoder, variant in (({"type": "stacked_cnn"}, None), ({"type": "resnet", "model_variant": 18,
+                                                                  "use_pretrained": False}, "18")):
+        config = config_of(encoder)
+        weights = load_pretrained_weights(build_model(config, (32, 32, 1), 2), config)
+        assert (weights.family, weights.variant, weights.source, weights.path) == (encoder["type"], variant, "none",
+                                                                                   None)
+        assert weights.describe().endswith("none: the encoder starts from random initialisation")

@@ -41,7 +41,7 @@ def description_json(result: ExperimentResult, command: Sequence[str], dataset: 
         "training": {"epochs_run": result.training.epochs_run, "best_epoch": result.training.best_epoch,
                      "stop_reason": result.training.stop_reason, "batch_size": result.training.batch_size},
         "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
-    }
+    } | ({"weights": result.weights.to_dict()} if result.weights is not None else {})
 
 
 def predictions_frame(input_column: str, output_name: str, output_column: str, sources: Sequence[str],

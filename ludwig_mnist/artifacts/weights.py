@@ -1,34 +1,65 @@
 """Pretrained backbone weights put into a freshly built network (the builders themselves do no I/O).
 
-Two sources, in this order:
+Three sources, in this order:
+- installed weights (``--installed_weights DIR``, the Galaxy select): an entry the data manager
+  (weights_install.py) registered; artifacts/installed.py has already named its file as pretrained_weights;
 - ``encoder.pretrained_weights``: a local weights file of the backbone without its top (this tool's key);
 - ``encoder.use_pretrained`` (Ludwig's, default true for its torchvision families): Keras's ImageNet weights,
   the file keras.applications itself uses, from Keras's cache (``model_cache_dir``, else $KERAS_HOME or
   ~/.keras, under models/), downloaded there once by ``keras.utils.get_file`` with Keras's hash when absent.
 The weights go into the backbone sub-model (named e.g. resnet50); the heads Ludwig adds stay as built.
+What went in is a WeightsProvenance, for the log, the report and description.json.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config.schema import ExperimentConfig
 from ..errors import ConfigError
+from .installed import file_sha256
 
 KEY = "input_features.0.encoder"
 
 
-@dataclass(frozen=True)
-class LoadedWeights:
-    """Which weights went into the backbone: for the log, the report and description.json."""
+# source → how the log and the report say it
+SOURCES = {"keras-download": "Keras's ImageNet weights (its download and cache)",
+           "file": "a local weights file (pretrained_weights)",
+           "installed": "installed by the Galaxy data manager",
+           "none": "none: the encoder starts from random initialisation"}
 
-    backbone: str  # e.g. resnet50
-    source: str  # "pretrained_weights" or "keras imagenet"
-    path: str
-    sha256: str
+
+@dataclass(frozen=True)
+class WeightsProvenance:
+    """Which weights the encoder started from: family and variant of the backbone, source, file, sha256."""
+
+    family: str  # the encoder type, e.g. resnet, mobilenetv3, stacked_cnn
+    variant: str | None  # Ludwig's model_variant as text ("50", "small"); None for encoders without variants
+    source: str  # a key of SOURCES
+    path: str | None = None  # the weights file (None for source none)
+    sha256: str | None = None  # of that file, computed when it was loaded
+    name: str | None = None  # installed: the data table entry's name
+
+    def __post_init__(self):
+        if self.source not in SOURCES:
+            raise ValueError(f"weights source must be one of {sorted(SOURCES)}, not {self.source!r}")
+
+    @property
+    def backbone(self) -> str:
+        return f"{self.family} {self.variant}" if self.variant is not None else self.family
+
+    def describe(self) -> str:
+        """One line: 'mobilenetv3 small: installed by the Galaxy data manager ('...'), FILE (sha256 ...)'."""
+        if self.source == "none":
+            return f"{self.backbone}: {SOURCES['none']}"
+        entry = f" ({self.name!r})" if self.name else ""
+        return f"{self.backbone}: {SOURCES[self.source]}{entry}, {Path(self.path).name} (sha256 {self.sha256})"
+
+    def to_dict(self) -> dict:
+        return {"family": self.family, "variant": self.variant, "source": self.source, "path": self.path,
+                "sha256": self.sha256, "name": self.name}
 
 
 def keras_cache_dir(encoder) -> Path:
@@ -60,31 +91,32 @@ def imagenet_weights_file(encoder) -> Path:
             "use_pretrained: false)") from None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def load_pretrained_weights(model, config: ExperimentConfig, installed=None) -> WeightsProvenance:
+    """Load the config's backbone weights into ``model``; what went in (source none when nothing did).
 
-
-def load_pretrained_weights(model, config: ExperimentConfig) -> LoadedWeights | None:
-    """Load the config's backbone weights into ``model``; None when the encoder uses none."""
+    installed: the InstalledWeights whose file artifacts/installed.py put into the config as pretrained_weights.
+    """
     import keras
 
     encoder = config.input_feature.encoder
+    variant = getattr(encoder, "variant", None)
+    family, variant = encoder.type, (None if variant is None else str(variant))
     path = getattr(encoder, "pretrained_weights", None)
-    if path:
-        source, key = "pretrained_weights", f"{KEY}.pretrained_weights"
+    if installed is not None and path == str(installed.path):
+        source, where = "installed", f"--installed_weights {installed.directory}"
+    elif path:
+        source, where = "file", f"config key '{KEY}.pretrained_weights'"
     elif getattr(encoder, "use_pretrained", False) and hasattr(encoder, "model_cache_dir"):
-        source, key = "keras imagenet", f"{KEY}.use_pretrained"
+        source, where = "keras-download", f"config key '{KEY}.use_pretrained'"
         path = imagenet_weights_file(encoder)
     else:
-        return None
+        return WeightsProvenance(family, variant, "none")
     backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))  # the named backbone
     try:
         backbone.load_weights(str(path))
     except (OSError, ValueError) as err:
-        raise ConfigError(f"config key '{key}': cannot load {path} into {backbone.name} without top: "
+        raise ConfigError(f"{where}: cannot load {path} into {backbone.name} without top: "
                           f"{str(err).splitlines()[0]}") from None
-    return LoadedWeights(backbone.name, source, str(path), _sha256(Path(path)))
+    if source == "installed":  # read_installed has just checked the file against its entry's sha256
+        return WeightsProvenance(family, variant, source, str(path), installed.sha256, installed.name)
+    return WeightsProvenance(family, variant, source, str(path), file_sha256(Path(path)))

@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from .. import runtime
+from ..artifacts.installed import InstalledWeights, apply_installed, read_installed
 from ..artifacts.model_dir import SavedModel, write_model_dir
 from ..artifacts.staging import OutputStaging, write_json
 from ..artifacts.tables import (
@@ -40,6 +41,13 @@ Log = Callable[[str], None]
 def run_experiment(config: ExperimentConfig, options: RunOptions, log: Log = print) -> ExperimentResult:
     """One experiment into options.output_directory; nothing there looks like a result unless it succeeded."""
     wall_start = time.perf_counter()
+    installed = None
+    if options.installed_weights is not None:  # checked before any work: a wrong choice fails in a second
+        if options.start_model is not None or options.encoder_from is not None:
+            raise ConfigError("--installed_weights: a saved model (or its encoder) to start from was given too, and "
+                              "its weights replace the backbone's; keep one of them")
+        installed = read_installed(options.installed_weights)
+        config = apply_installed(config, installed)
     for note in (*config.notes, *options.notes):  # upgraded spellings, keys without effect: before any work
         log(f"note: {note}")
     staging = OutputStaging(options.output_directory)
@@ -65,7 +73,7 @@ def run_experiment(config: ExperimentConfig, options: RunOptions, log: Log = pri
                             image_like=backbone.metadata.image if backbone else None, log=log)
         deleting = discard_extracted(staging.work)
         result = train_and_write(config, data, options, staging.staging, log=log, saved=saved,
-                                 wall_start=wall_start, backbone=backbone)
+                                 wall_start=wall_start, backbone=backbone, installed=installed)
         staging.publish()
         log(f"done in {time.perf_counter() - wall_start:.1f} s; results in {Path(options.output_directory)}")
         return result
@@ -104,8 +112,12 @@ def start_weights(model, saved: SavedModel, epochs: int, *, resume: bool, notes:
 
 def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOptions, out_dir: Path, *,
                     log: Log = print, saved: SavedModel | None = None,
-                    wall_start: float | None = None, backbone: SavedModel | None = None) -> ExperimentResult:
-    """Build, train and evaluate a model on prepared data; write experiment_run/ and the report into out_dir."""
+                    wall_start: float | None = None, backbone: SavedModel | None = None,
+                    installed: InstalledWeights | None = None) -> ExperimentResult:
+    """Build, train and evaluate a model on prepared data; write experiment_run/ and the report into out_dir.
+
+    installed: the data manager's entry that run_experiment has put into the config (artifacts/installed.py).
+    """
     wall_start = time.perf_counter() if wall_start is None else wall_start
     out_dir = Path(out_dir)
     seed, eval_split = options.random_seed, options.evaluated_split
@@ -132,17 +144,15 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
     image = data.metadata.image
     image_shape = (image.height, image.width, image.num_channels)
     model = build_model(config, image_shape, len(data.metadata.class_names))
+    weights = None
     if backbone is not None:  # --encoder_from: its encoder's weights, a new head (artifacts/backbone.py)
         from ..artifacts.backbone import copy_encoder
 
         notes.append(copy_encoder(model, config, backbone).note)
         log(f"note: {notes[-1]}")
     elif saved is None:  # a saved model's weights replace the backbone's anyway: no ImageNet file is needed
-        loaded = load_pretrained_weights(model, config)
-        if loaded is not None:
-            notes.append(f"pretrained weights of {loaded.backbone}: {loaded.source}, {Path(loaded.path).name} "
-                         f"(sha256 {loaded.sha256[:12]})")
-            log(f"note: {notes[-1]}")
+        weights = load_pretrained_weights(model, config, installed)
+        log(f"weights: {weights.describe()}")
     for note in input_adaptation(config, image_shape)[1]:
         notes.append(f"model input: {note}")
         log(f"note: {notes[-1]}")
@@ -207,7 +217,7 @@ def train_and_write(config: ExperimentConfig, data: PreparedData, options: RunOp
         wall_seconds=time.perf_counter() - wall_start,
         misclassified=misclassified_examples(shown.images, shown.sources, evaluations[shown.name]),
         training_samples=training_examples(train.images, train.labels, train.sources, data.metadata.class_names),
-        notes=tuple(notes), explanations=explanations)
+        notes=tuple(notes), weights=weights, explanations=explanations)
 
     start = time.perf_counter()
     run_dir = out_dir / "experiment_run"

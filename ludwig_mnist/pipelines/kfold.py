@@ -81,6 +81,7 @@ def run_kfold(config: ExperimentConfig, options: RunOptions, k: int,
             raise DataError(f"--k_fold {k}: the rarest class has only {smallest} rows; every fold needs one of each "
                             f"class, so use at most {smallest} folds")
         runtime.setup_process()
+        from ..artifacts.weights import load_pretrained_weights
         from ..model.build import build_model
         from ..training.inference import predict_probabilities, resolve_eval_batch_size
         from ..training.train import train_model
@@ -95,6 +96,9 @@ def run_kfold(config: ExperimentConfig, options: RunOptions, k: int,
             fold_splits = {name: _subset(name, pool, np.flatnonzero(codes == code))
                            for code, name in SPLIT_CODES.items() if (codes == code).any()}
             model = build_model(config, (image.height, image.width, image.num_channels), len(names))
+            weights = load_pretrained_weights(model, config)  # every fold starts from the same weights
+            if fold == 0:
+                log(f"weights: {weights.describe()}")
             training = train_model(model, config, data.metadata, fold_splits, seed, log)
             probabilities = predict_probabilities(model, fold_splits["test"].images, resolve_eval_batch_size(config))
             evaluation = evaluate_predictions("test", fold_splits["test"].labels, probabilities, names,

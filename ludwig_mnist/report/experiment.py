@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..analysis import natural_order
+from ..artifacts.weights import SOURCES
 from ..results import SPLIT_NAMES, ExperimentResult
 from . import plots, sections
 from .explanations import explanations_view, with_section
@@ -109,6 +110,8 @@ def render_experiment_report(result: ExperimentResult, figures: Mapping[str, byt
         "analysis": sections.category_view(evaluation, _analysis(result), uris),
         "class_order": [ds.class_names[i] for i in natural_order(ds.class_names)],
         "version": result.environment.versions.get("ludwig_mnist", ""),
+        "weights": result.weights,
+        "weights_source": SOURCES.get(getattr(result.weights, "source", ""), ""),
     }
     return template_environment().get_template("experiment_report.html.j2").render(context)
 

@@ -252,6 +252,16 @@ gx_write_config() {  # run_dir web_ui(0|1) [tool_shed_url]
         test_data="$run_dir/no-test-data"
         mkdir -p "$test_data"
     fi
+    # The data managers (data_managers/*/) and the tools' data tables: the weights the experiment tool offers
+    # (a Galaxy that installs from a Tool Shed gets the tools' tables with the installed repository).
+    local dm
+    if [ -z "$shed_url" ]; then
+        for dm in "$REPO"/data_managers/*/data_manager_conf.xml; do
+            [ -f "$dm" ] && ui_args+=(--data_manager "$(dirname "$dm")")
+        done
+        [ -f "$REPO/tools/tool_data_table_conf.xml.sample" ] && \
+            ui_args+=(--tool_data_tables "$REPO/tools/tool_data_table_conf.xml.sample")
+    fi
     "$PYTHON" "$GX_HELPERS/make_config.py" \
         --run_dir "$run_dir" --test_data_dir "$test_data" \
         --bootstrap_key "$BOOTSTRAP_KEY" --id_secret "$ID_SECRET" \

@@ -14,6 +14,13 @@ Optional, for a Galaxy that people (or a browser test) use through the web UI
   --tool_dependency_dir DIR resolve the tools' <requirement type="package"> with the
                             galaxy_packages resolver: DIR/NAME/VERSION/env.sh is sourced
                             before the job (no conda)
+  --data_manager DIR        (repeatable) a data manager folder in the IUC layout (data_manager_conf.xml,
+                            tool_data_table_conf.xml.sample, tool-data/*.loc.sample): its data manager
+                            is loaded and its tables are declared, as an admin installs one
+  --tool_data_tables FILE   (repeatable) a tool_data_table_conf.xml.sample of the tools (tools/)
+Tables are written to <run_dir>/tool_data_table_conf.xml with their .loc files under
+<run_dir>/tool-data/ (copied from the .loc.sample beside each sample, empty of rows), which is
+also where the data managers' files and rows go (galaxy_data_manager_data_path).
   --tool_shed_url URL       a Galaxy that installs tools from this Tool Shed (scripts/galaxy/shed.sh):
                             <run_dir>/tool_sheds_conf.xml trusts only it, and the installed tools go
                             to <run_dir>/shed_tools/, listed in <run_dir>/shed_tool_conf.xml
@@ -25,6 +32,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import xml.etree.ElementTree as ET
 from xml.sax.saxutils import quoteattr
 
 
@@ -66,6 +75,47 @@ def write_sanitize_allowlist(path: str, tool_ids: list[str]) -> None:
             fh.write(f"{tool_id}\n")
 
 
+def write_data_tables(run_dir: str, samples: list[str]) -> str:
+    """One tool_data_table_conf.xml for every table of the samples (a table declared twice, by a tool and
+    by its data manager, once), each .loc file under run_dir/tool-data/ from its .loc.sample."""
+    tool_data = os.path.join(run_dir, "tool-data")
+    os.makedirs(tool_data, exist_ok=True)
+    root = ET.Element("tables")
+    seen = set()
+    for sample in samples:
+        for table in ET.parse(sample).getroot().findall("table"):
+            if table.get("name") in seen:
+                continue
+            seen.add(table.get("name"))
+            for loc in table.findall("file"):
+                name = os.path.basename(loc.get("path"))
+                target = os.path.join(tool_data, name)
+                source = os.path.join(os.path.dirname(sample), loc.get("path") + ".sample")
+                if not os.path.exists(target):
+                    shutil.copyfile(source, target)  # comments only: no rows until a data manager adds them
+                loc.set("path", target)
+            root.append(table)
+    path = os.path.join(run_dir, "tool_data_table_conf.xml")
+    ET.ElementTree(root).write(path, encoding="unicode")
+    shed = os.path.join(run_dir, "shed_tool_data_table_conf.xml")  # Galaxy reads it at start; none installed
+    if not os.path.exists(shed):
+        with open(shed, "w", encoding="utf-8") as fh:
+            fh.write('<?xml version="1.0"?>\n<tables>\n</tables>\n')
+    return path
+
+
+def write_data_managers(run_dir: str, folders: list[str]) -> str:
+    """One data_manager_conf.xml listing the data managers of the folders, their tool files absolute."""
+    root = ET.Element("data_managers")
+    for folder in folders:
+        for manager in ET.parse(os.path.join(folder, "data_manager_conf.xml")).getroot().findall("data_manager"):
+            manager.set("tool_file", os.path.abspath(os.path.join(folder, manager.get("tool_file"))))
+            root.append(manager)
+    path = os.path.join(run_dir, "data_manager_conf.xml")
+    ET.ElementTree(root).write(path, encoding="unicode")
+    return path
+
+
 def write_galaxy_yml(
     path: str,
     run_dir: str,
@@ -77,6 +127,8 @@ def write_galaxy_yml(
     sanitize_allowlist_file: str | None = None,
     url: str | None = None,
     tool_dependency_dir: str | None = None,
+    data_tables: str | None = None,
+    data_managers: str | None = None,
     shed_configs: tuple[str, str] | None = None,
 ) -> None:
     data_dir = os.path.join(run_dir, "data")
@@ -134,6 +186,18 @@ galaxy:
   dependency_resolvers:
     - type: galaxy_packages
 """
+    if data_tables:
+        text += f"""\
+  # The tools' data tables and the data managers that fill them (an admin runs those once).
+  tool_data_table_config_path: {yaml_str(data_tables)}
+  tool_data_path: {yaml_str(os.path.join(run_dir, "tool-data"))}
+  galaxy_data_manager_data_path: {yaml_str(os.path.join(run_dir, "tool-data"))}
+  shed_tool_data_table_config: {yaml_str(os.path.join(run_dir, "shed_tool_data_table_conf.xml"))}
+"""
+    if data_managers:
+        text += f"""\
+  data_manager_config_file: {yaml_str(data_managers)}
+"""
     if shed_configs:
         text += f"""\
   # Installs from the Tool Shed (Admin → Install and Uninstall, or POST /api/tool_shed_repositories).
@@ -155,6 +219,8 @@ def main() -> None:
     parser.add_argument("--section_name", default="Tools under test")
     parser.add_argument("--url", default=None)
     parser.add_argument("--tool_dependency_dir", default=None)
+    parser.add_argument("--data_manager", action="append", default=[], metavar="DIR")
+    parser.add_argument("--tool_data_tables", action="append", default=[], metavar="FILE")
     parser.add_argument("--tool_shed_url", default=None)
     parser.add_argument("tool_files", nargs="*")
     args = parser.parse_args()
@@ -169,6 +235,10 @@ def main() -> None:
     if args.sanitize_allowlist:
         allowlist = os.path.join(run_dir, "sanitize_allowlist.txt")
         write_sanitize_allowlist(allowlist, args.sanitize_allowlist)
+    samples = [*args.tool_data_tables,
+               *(os.path.join(d, "tool_data_table_conf.xml.sample") for d in args.data_manager)]
+    data_tables = write_data_tables(run_dir, samples) if samples else None
+    data_managers = write_data_managers(run_dir, args.data_manager) if args.data_manager else None
     write_galaxy_yml(
         os.path.join(run_dir, "galaxy.yml"),
         run_dir,
@@ -180,6 +250,8 @@ def main() -> None:
         allowlist,
         args.url,
         os.path.abspath(args.tool_dependency_dir) if args.tool_dependency_dir else None,
+        data_tables,
+        data_managers,
         write_shed_configs(run_dir, args.tool_shed_url) if args.tool_shed_url else None,
     )
 

@@ -17,3 +17,9 @@ mkdir -p "$work/main"
 cp -R "$REPO/tools" "$REPO/test-data" "$work/main/"
 # --skip version_bumped: that check asks the public Tool Shed (offline here)
 "$PLANEMO" shed_lint --tools --ensure_metadata --skip version_bumped "$work/main/tools"
+# The data managers are Tool Shed repositories of their own (data_managers/NAME/.shed.yml); their
+# remote_repository_url ends with data_managers/NAME, which every clone has, so they are linted in place.
+for dm in "$REPO"/data_managers/*/.shed.yml; do
+    [ -f "$dm" ] || continue
+    "$PLANEMO" shed_lint --tools --ensure_metadata --skip version_bumped "$(dirname "$dm")"
+done
