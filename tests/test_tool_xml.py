@@ -390,3 +390,17 @@ def test_workflow_steps_match_the_tools(workflow):
         outputs = {o.get("name") for o in tool.find("outputs")}
         assert {o["output_name"] for o in step["workflow_outputs"]} <= outputs
         assert {o["name"] for o in step["outputs"]} <= outputs
+
+
+def test_every_cheetah_template_compiles(tool):
+    """Galaxy compiles the command and each <configfile> with Cheetah when a job is made; an unclosed #if (a merge
+    once dropped one) fails every job of the tool, and no other static check sees it."""
+    from Cheetah.Template import Template
+
+    templates = [("command", tool.find("command").text)]
+    templates += [(f"configfile {c.get('name')}", c.text) for c in tool.iter("configfile")]
+    for name, text in templates:
+        try:
+            Template.compile(source=expand_tokens(text or ""))
+        except Exception as error:  # Cheetah's ParseError names the line
+            pytest.fail(f"{name}: {error}")
