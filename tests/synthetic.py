@@ -82,3 +82,20 @@ def write_config(directory: Path, text: str = TINY_CONFIG) -> Path:
     path = directory / "config.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def run_experiment_with(directory: Path, data, edit, *flags) -> tuple[int, Path]:
+    """`ludwig-mnist experiment` on ``data`` (table, archive) with TINY_CONFIG changed in place by ``edit(raw)``;
+    (exit code, output directory).  The caller's config goes to ``directory``."""
+    import yaml
+
+    from ludwig_mnist.cli import main
+
+    raw = yaml.safe_load(TINY_CONFIG)
+    edit(raw)
+    directory.mkdir(parents=True, exist_ok=True)
+    config = write_config(directory, yaml.safe_dump(raw))
+    out = directory / "out"
+    code = main(["experiment", "--config", str(config), "--dataset", str(data[0]), "--raw_data", str(data[1]),
+                 "--output_directory", str(out), *flags])
+    return code, out

@@ -4,26 +4,14 @@ learning-rate schedules, regularization, class weights and TensorBoard logs."""
 import json
 
 import pytest
-import yaml
-from synthetic import TINY_CONFIG, make_dataset, write_config
+from synthetic import make_dataset
+from synthetic import run_experiment_with as run_with
 
-from ludwig_mnist.cli import main
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     return make_dataset(tmp_path_factory.mktemp("data"), train_per_class=12, test_per_class=4, size=12)
-
-
-def run_with(tmp_path, data, edit, *flags):
-    raw = yaml.safe_load(TINY_CONFIG)
-    edit(raw)
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    config = write_config(tmp_path, yaml.safe_dump(raw))
-    out = tmp_path / "out"
-    code = main(["experiment", "--config", str(config), "--dataset", str(data[0]), "--raw_data", str(data[1]),
-                 "--output_directory", str(out), *flags])
-    return code, out
 
 
 def encoder(spec):

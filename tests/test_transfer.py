@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from synthetic import TINY_CONFIG, make_dataset, write_config
+from synthetic import TINY_CONFIG, make_dataset
+from synthetic import run_experiment_with as run
 
-from ludwig_mnist.cli import main
 from ludwig_mnist.config.load import parse_config
 from ludwig_mnist.errors import ConfigError
 
@@ -30,17 +30,6 @@ def target(tmp_path_factory):
     """Another dataset: two other classes, 16x16 images (decoded to the backbone's 12x12)."""
     return make_dataset(tmp_path_factory.mktemp("target"), classes=("left", "right"), train_per_class=10,
                         test_per_class=3, size=16, seed=1)
-
-
-def run(directory, data, edit, *flags):
-    raw = yaml.safe_load(TINY_CONFIG)
-    edit(raw)
-    directory.mkdir(parents=True, exist_ok=True)
-    config = write_config(directory, yaml.safe_dump(raw))
-    out = directory / "out"
-    code = main(["experiment", "--config", str(config), "--dataset", str(data[0]), "--raw_data", str(data[1]),
-                 "--output_directory", str(out), *flags])
-    return code, out
 
 
 def frozen(raw):
