@@ -108,15 +108,12 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    from ludwig_mnist.data.mnist import balanced_subset, load_mnist
+    from ludwig_mnist.data.mnist import mnist_subset_arrays
 
-    x_train, y_train, x_test, y_test = load_mnist(args.idx_dir)
-    rng = np.random.default_rng(args.seed)
-    train_rows, test_rows = balanced_subset(y_train, args.train, rng), balanced_subset(y_test, args.test, rng)
-    data = (x_train[train_rows][..., None], y_train[train_rows], x_test[test_rows][..., None], y_test[test_rows])
+    data = mnist_subset_arrays(args.idx_dir, args.train, args.test, args.seed)
     header = f"{'family variant':<26}{'input':>7}{'params':>13}{'train img/s':>13}{'infer img/s':>13}"
     if args.accuracy:
-        print(f"MNIST subset: {len(train_rows)} training, {len(test_rows)} test images, {args.epochs} epochs, "
+        print(f"MNIST subset: {len(data[1])} training, {len(data[3])} test images, {args.epochs} epochs, "
               f"batch {args.batch_size}, from scratch")
         print(f"{header}{'lr':>8}{'acc (moving)':>14}{'acc (precise)':>15}")
         for text in args.accuracy:

@@ -148,6 +148,15 @@ def balanced_subset(labels: np.ndarray, count: int | None, rng: np.random.Genera
     return np.sort(np.concatenate(chosen)) if chosen else np.array([], np.int64)
 
 
+def mnist_subset_arrays(idx_dir, train: int | None, test: int | None, seed: int):
+    """(x_train, y_train, x_test, y_test) of class-balanced subsets of the IDX files in ``idx_dir``; images
+    (N, 28, 28, 1) uint8, labels (N,).  The benchmarks' common start."""
+    x_train, y_train, x_test, y_test = load_mnist(idx_dir)
+    rng = np.random.default_rng(seed)
+    train_rows, test_rows = balanced_subset(y_train, train, rng), balanced_subset(y_test, test, rng)
+    return x_train[train_rows][..., None], y_train[train_rows], x_test[test_rows][..., None], y_test[test_rows]
+
+
 def _encode_png(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image, "L").save(buffer, "PNG", compress_level=_PNG_COMPRESS_LEVEL)
