@@ -394,22 +394,29 @@ gx_import_workflow() {  # key file
 # Stop, and the EXIT trap
 # --------------------------------------------------------------------------
 
-# Stop the server gx_start started (its whole process group: jobs included).
-gx_stop() {
-    [ -n "${GALAXY_PID:-}" ] || return 0
-    if kill -0 "$GALAXY_PID" 2>/dev/null; then
-        gx_log "stopping Galaxy (pid $GALAXY_PID)"
-        kill -TERM -- "-$GALAXY_PID" 2>/dev/null || true
-        for _ in $(seq 1 30); do
-            kill -0 "$GALAXY_PID" 2>/dev/null || break
+# Stop a server started in its own process group (jobs included): TERM, up to $3 seconds, then KILL.
+# $1 = its pid, $2 = its name in the log.
+gx_stop_group() {
+    local pid="$1" name="$2" grace="$3"
+    if kill -0 "$pid" 2>/dev/null; then
+        gx_log "stopping $name (pid $pid)"
+        kill -TERM -- "-$pid" 2>/dev/null || true
+        for _ in $(seq 1 "$grace"); do
+            kill -0 "$pid" 2>/dev/null || break
             sleep 1
         done
-        if kill -0 "$GALAXY_PID" 2>/dev/null; then
-            gx_log "Galaxy did not stop within 30 s; killing it"
-            kill -KILL -- "-$GALAXY_PID" 2>/dev/null || true
+        if kill -0 "$pid" 2>/dev/null; then
+            gx_log "$name did not stop within $grace s; killing it"
+            kill -KILL -- "-$pid" 2>/dev/null || true
         fi
     fi
-    wait "$GALAXY_PID" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# Stop the server gx_start started.
+gx_stop() {
+    [ -n "${GALAXY_PID:-}" ] || return 0
+    gx_stop_group "$GALAXY_PID" Galaxy 30
     GALAXY_PID=""
 }
 

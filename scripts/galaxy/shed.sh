@@ -108,16 +108,7 @@ ts_wait() {
 
 ts_stop() {
     [ -n "${TOOLSHED_PID:-}" ] || return 0
-    if kill -0 "$TOOLSHED_PID" 2>/dev/null; then
-        gx_log "stopping the Tool Shed (pid $TOOLSHED_PID)"
-        kill -TERM -- "-$TOOLSHED_PID" 2>/dev/null || true
-        for _ in $(seq 1 20); do
-            kill -0 "$TOOLSHED_PID" 2>/dev/null || break
-            sleep 1
-        done
-        kill -KILL -- "-$TOOLSHED_PID" 2>/dev/null || true
-    fi
-    wait "$TOOLSHED_PID" 2>/dev/null || true
+    gx_stop_group "$TOOLSHED_PID" "the Tool Shed" 20
     TOOLSHED_PID=""
 }
 
